@@ -1,0 +1,331 @@
+// Calls any ATen operator by name through the c10 dispatcher. Arguments are converted from
+// JS values as the operator's schema asks (looked up once per op and cached), so adding an op
+// to the TypeScript API needs no C++. Autograd records boxed calls like any other.
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+#include <ATen/ATen.h>
+#include <cmath>
+#include <mutex>
+#include <sstream>
+#include "handle.h"
+
+namespace dlkit {
+
+enum class Kind {
+  Tensor, Int, Float, Bool, Scalar, String, Device, Enum,  // Enum: ScalarType, Layout, MemoryFormat (ints)
+  TensorList, OptTensorList, IntList, FloatList, BoolList, Generator, Unsupported
+};
+
+struct ArgSpec {
+  std::string name;
+  Kind kind = Kind::Unsupported;
+  bool optional = false;
+  int fixedSize = 0;  // int[2] / bool[3]: a single value spreads to this many
+  c10::optional<c10::IValue> defaultValue;
+  std::string typeName;
+};
+
+struct OpEntry {
+  c10::OperatorHandle handle;
+  std::string name;
+  std::vector<ArgSpec> args;
+  std::vector<int> returnAliasArg;  // for Tensor(a!) returns: the argument to hand back, else -1
+};
+
+// Entries never move or die, so worker threads (each with its own copy of the addon's JS
+// side) can read them without a lock; only lookups that add an entry take the mutex.
+constexpr size_t kMaxOps = 16384;
+static OpEntry* ops[kMaxOps];
+static std::atomic<size_t> opCount{0};
+static std::unordered_map<std::string, int> opIds;
+static std::mutex lookupMutex;
+
+static Kind kindOf(const c10::TypePtr& t, bool& optional) {
+  using K = c10::TypeKind;
+  if (t->kind() == K::OptionalType) {
+    optional = true;
+    bool ignored = false;
+    return kindOf(t->castRaw<c10::OptionalType>()->getElementType(), ignored);
+  }
+  switch (t->kind()) {
+    case K::TensorType: return Kind::Tensor;
+    case K::IntType: case K::SymIntType: return Kind::Int;
+    case K::FloatType: return Kind::Float;
+    case K::BoolType: return Kind::Bool;
+    case K::NumberType: return Kind::Scalar;
+    case K::StringType: return Kind::String;
+    case K::DeviceObjType: return Kind::Device;
+    case K::ScalarTypeType: case K::LayoutType: case K::MemoryFormatType: return Kind::Enum;
+    case K::GeneratorType: return Kind::Generator;
+    case K::ListType: {
+      auto elem = t->castRaw<c10::ListType>()->getElementType();
+      switch (elem->kind()) {
+        case K::TensorType: return Kind::TensorList;
+        case K::OptionalType:
+          if (elem->castRaw<c10::OptionalType>()->getElementType()->kind() == K::TensorType) return Kind::OptTensorList;
+          return Kind::Unsupported;
+        case K::IntType: case K::SymIntType: return Kind::IntList;
+        case K::FloatType: return Kind::FloatList;
+        case K::BoolType: return Kind::BoolList;
+        default: return Kind::Unsupported;
+      }
+    }
+    default: return Kind::Unsupported;
+  }
+}
+
+static const char* jsTypeName(const Napi::Value& v) {
+  if (v.IsNull()) return "null";
+  if (v.IsUndefined()) return "undefined";
+  if (v.IsNumber()) return "number";
+  if (v.IsBoolean()) return "boolean";
+  if (v.IsString()) return "string";
+  if (v.IsBigInt()) return "bigint";
+  if (v.IsExternal()) return "tensor";
+  if (v.IsArray()) return "array";
+  return "object";
+}
+
+[[noreturn]] static void badArg(const Napi::Value& v, const OpEntry& op, const ArgSpec& a, const std::string& expected) {
+  throw Napi::TypeError::New(v.Env(), op.name + ": argument '" + a.name + "' expects " + expected + " (" + a.typeName +
+                                          "), got " + jsTypeName(v));
+}
+
+static int64_t toInt(const Napi::Value& v, const OpEntry& op, const ArgSpec& a) {
+  if (v.IsNumber()) {
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (std::trunc(d) != d) badArg(v, op, a, "a whole number");
+    return static_cast<int64_t>(d);
+  }
+  if (v.IsBigInt()) {
+    bool lossless;
+    return v.As<Napi::BigInt>().Int64Value(&lossless);
+  }
+  if (v.IsBoolean()) return v.As<Napi::Boolean>().Value() ? 1 : 0;
+  badArg(v, op, a, "an integer");
+}
+
+static c10::IValue toIValue(const Napi::Value& v, const OpEntry& op, const ArgSpec& a) {
+  if (v.IsUndefined()) {
+    if (a.defaultValue) return *a.defaultValue;
+    if (a.optional) return c10::IValue();
+    throw Napi::TypeError::New(v.Env(), op.name + ": missing argument '" + a.name + "' (" + a.typeName + ")");
+  }
+  if (v.IsNull()) {
+    if (a.optional) return c10::IValue();
+    badArg(v, op, a, "a value");
+  }
+  switch (a.kind) {
+    case Kind::Tensor:
+      if (!v.IsExternal()) badArg(v, op, a, "a tensor");
+      return tensorOf(v, (op.name + " argument '" + a.name + "'").c_str());
+    case Kind::Int:
+    case Kind::Enum:
+      return toInt(v, op, a);
+    case Kind::Float:
+      if (!v.IsNumber()) badArg(v, op, a, "a number");
+      return v.As<Napi::Number>().DoubleValue();
+    case Kind::Bool:
+      if (!v.IsBoolean()) badArg(v, op, a, "a boolean");
+      return v.As<Napi::Boolean>().Value();
+    case Kind::Scalar: {
+      // A JS number cannot say int or float: whole numbers pass as int (Python's `x + 1`),
+      // others as float; {float: x} forces a float where the dtype matters.
+      if (v.IsNumber()) {
+        double d = v.As<Napi::Number>().DoubleValue();
+        if (std::trunc(d) == d && std::fabs(d) < 9007199254740992.0) return c10::Scalar(static_cast<int64_t>(d));
+        return c10::Scalar(d);
+      }
+      if (v.IsBoolean()) return c10::Scalar(v.As<Napi::Boolean>().Value());
+      if (v.IsBigInt()) { bool l; return c10::Scalar(v.As<Napi::BigInt>().Int64Value(&l)); }
+      if (v.IsObject() && v.As<Napi::Object>().Has("float"))
+        return c10::Scalar(v.As<Napi::Object>().Get("float").As<Napi::Number>().DoubleValue());
+      badArg(v, op, a, "a number");
+    }
+    case Kind::String:
+      if (!v.IsString()) badArg(v, op, a, "a string");
+      return v.As<Napi::String>().Utf8Value();
+    case Kind::Device:
+      if (!v.IsString()) badArg(v, op, a, "a device string such as 'cpu' or 'cuda:0'");
+      return c10::Device(v.As<Napi::String>().Utf8Value());
+    case Kind::Generator:
+      badArg(v, op, a, "null (explicit generators are not supported; use manualSeed)");
+    case Kind::IntList: {
+      if (v.IsNumber() && a.fixedSize > 0) return std::vector<int64_t>(a.fixedSize, toInt(v, op, a));
+      if (!v.IsArray()) badArg(v, op, a, "an array of integers");
+      auto arr = v.As<Napi::Array>();
+      std::vector<int64_t> out(arr.Length());
+      for (uint32_t i = 0; i < arr.Length(); i++) out[i] = toInt(arr.Get(i), op, a);
+      return out;
+    }
+    case Kind::FloatList: {
+      if (!v.IsArray()) badArg(v, op, a, "an array of numbers");
+      auto arr = v.As<Napi::Array>();
+      c10::List<double> out;
+      for (uint32_t i = 0; i < arr.Length(); i++) out.push_back(arr.Get(i).As<Napi::Number>().DoubleValue());
+      return out;
+    }
+    case Kind::BoolList: {
+      c10::List<bool> out;
+      if (v.IsBoolean() && a.fixedSize > 0) {
+        for (int i = 0; i < a.fixedSize; i++) out.push_back(v.As<Napi::Boolean>().Value());
+        return out;
+      }
+      if (!v.IsArray()) badArg(v, op, a, "an array of booleans");
+      auto arr = v.As<Napi::Array>();
+      for (uint32_t i = 0; i < arr.Length(); i++) out.push_back(arr.Get(i).ToBoolean().Value());
+      return out;
+    }
+    case Kind::TensorList: {
+      if (!v.IsArray()) badArg(v, op, a, "an array of tensors");
+      auto arr = v.As<Napi::Array>();
+      c10::List<at::Tensor> out;
+      out.reserve(arr.Length());
+      for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value e = arr.Get(i);
+        if (!e.IsExternal()) badArg(e, op, a, "an array of tensors");
+        out.push_back(tensorOf(e, op.name.c_str()));
+      }
+      return out;
+    }
+    case Kind::OptTensorList: {
+      if (!v.IsArray()) badArg(v, op, a, "an array of tensors or nulls");
+      auto arr = v.As<Napi::Array>();
+      c10::List<c10::optional<at::Tensor>> out;
+      for (uint32_t i = 0; i < arr.Length(); i++) {
+        Napi::Value e = arr.Get(i);
+        if (e.IsNull() || e.IsUndefined()) out.push_back(c10::nullopt);
+        else out.push_back(tensorOf(e, op.name.c_str()));
+      }
+      return out;
+    }
+    case Kind::Unsupported:
+    default:
+      badArg(v, op, a, "a type dlkit cannot pass yet");
+  }
+}
+
+static Napi::Value fromIValue(Napi::Env env, const c10::IValue& v) {
+  if (v.isTensor()) return wrapTensor(env, v.toTensor());
+  if (v.isNone()) return env.Null();
+  if (v.isInt()) return Napi::Number::New(env, double(v.toInt()));
+  if (v.isDouble()) return Napi::Number::New(env, v.toDouble());
+  if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
+  if (v.isString()) return Napi::String::New(env, v.toStringRef());
+  if (v.isTensorList()) {
+    auto list = v.toTensorList();
+    auto out = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) out.Set(uint32_t(i), wrapTensor(env, list.get(i)));
+    return out;
+  }
+  if (v.isIntList()) {
+    auto list = v.toIntList();
+    auto out = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) out.Set(uint32_t(i), Napi::Number::New(env, double(list.get(i))));
+    return out;
+  }
+  if (v.isDoubleList()) {
+    auto list = v.toDoubleList();
+    auto out = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) out.Set(uint32_t(i), Napi::Number::New(env, list.get(i)));
+    return out;
+  }
+  if (v.isTuple()) {
+    auto& elems = v.toTupleRef().elements();
+    auto out = Napi::Array::New(env, elems.size());
+    for (size_t i = 0; i < elems.size(); i++) out.Set(uint32_t(i), fromIValue(env, elems[i]));
+    return out;
+  }
+  throw Napi::TypeError::New(env, std::string("cannot return a value of type ") + v.tagKind() + " to JavaScript");
+}
+
+static int lookup(Napi::Env env, const std::string& name, const std::string& overload) {
+  std::string key = overload.empty() ? name : name + "." + overload;
+  std::lock_guard<std::mutex> lock(lookupMutex);
+  auto found = opIds.find(key);
+  if (found != opIds.end()) return found->second;
+  auto handle = c10::Dispatcher::singleton().findSchema({name, overload});
+  if (!handle) throw Napi::Error::New(env, "no ATen operator named " + key);
+  OpEntry entry{*handle, key, {}, {}};
+  const auto& schema = handle->schema();
+  for (const auto& arg : schema.arguments()) {
+    ArgSpec spec;
+    spec.name = arg.name();
+    spec.typeName = arg.real_type()->str();
+    spec.kind = kindOf(arg.real_type(), spec.optional);
+    spec.fixedSize = arg.N() ? *arg.N() : 0;
+    if (arg.default_value()) spec.defaultValue = *arg.default_value();
+    entry.args.push_back(std::move(spec));
+  }
+  for (const auto& ret : schema.returns()) {
+    int aliased = -1;
+    if (ret.alias_info() && ret.alias_info()->isWrite()) {
+      for (size_t j = 0; j < schema.arguments().size(); j++) {
+        const auto* ai = schema.arguments()[j].alias_info();
+        if (ai && ai->isWrite() && ai->beforeSets() == ret.alias_info()->beforeSets()) { aliased = int(j); break; }
+      }
+    }
+    entry.returnAliasArg.push_back(aliased);
+  }
+  size_t id = opCount.load();
+  if (id >= kMaxOps) throw Napi::Error::New(env, "too many distinct operators looked up");
+  ops[id] = new OpEntry(std::move(entry));
+  opCount.store(id + 1);
+  opIds.emplace(key, int(id));
+  return int(id);
+}
+
+// opLookup(name, overload) -> id
+static Napi::Value opLookup(const Napi::CallbackInfo& info) {
+  std::string name = info[0].As<Napi::String>().Utf8Value();
+  if (name.find("::") == std::string::npos) name = "aten::" + name;
+  std::string overload = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  return guarded(info, name, [&]() -> Napi::Value { return Napi::Number::New(info.Env(), lookup(info.Env(), name, overload)); });
+}
+
+// opSchema(id) -> the schema as libtorch prints it, for error messages and docs.
+static Napi::Value opSchema(const Napi::CallbackInfo& info) {
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (id >= opCount.load()) throw Napi::RangeError::New(info.Env(), "opSchema: unknown op id");
+  const OpEntry& op = *ops[id];
+  std::ostringstream s;
+  s << op.handle.schema();
+  return Napi::String::New(info.Env(), s.str());
+}
+
+// call(id, ...args) -> result (a handle, a value, or an array of them for several returns)
+static Napi::Value call(const Napi::CallbackInfo& info) {
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (id >= opCount.load()) throw Napi::RangeError::New(info.Env(), "call: unknown op id");
+  const OpEntry& op = *ops[id];
+  return guarded(info, op.name, [&]() -> Napi::Value {
+    auto env = info.Env();
+    size_t given = info.Length() - 1;
+    if (given > op.args.size())
+      throw Napi::TypeError::New(env, op.name + ": takes " + std::to_string(op.args.size()) + " arguments, got " + std::to_string(given));
+    torch::jit::Stack stack;
+    stack.reserve(op.args.size());
+    for (size_t i = 0; i < op.args.size(); i++)
+      stack.push_back(toIValue(i < given ? info[i + 1] : env.Undefined(), op, op.args[i]));
+    op.handle.callBoxed(&stack);
+    size_t n = stack.size();
+    auto result = [&](size_t i) -> Napi::Value {
+      int alias = op.returnAliasArg[i];
+      if (alias >= 0 && size_t(alias) < given) return info[alias + 1];
+      return fromIValue(env, stack[i]);
+    };
+    if (n == 0) return env.Undefined();
+    if (n == 1) return result(0);
+    auto out = Napi::Array::New(env, n);
+    for (size_t i = 0; i < n; i++) out.Set(uint32_t(i), result(i));
+    return out;
+  });
+}
+
+void registerOpFunctions(Napi::Env env, Napi::Object exports) {
+  exports.Set("opLookup", Napi::Function::New(env, opLookup));
+  exports.Set("opSchema", Napi::Function::New(env, opSchema));
+  exports.Set("call", Napi::Function::New(env, call));
+}
+
+}  // namespace dlkit
