@@ -293,6 +293,16 @@ static Napi::Value opSchema(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), s.str());
 }
 
+// opArgNames(id) -> the argument names, in order, for messages that name the argument.
+static Napi::Value opArgNames(const Napi::CallbackInfo& info) {
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  if (id >= opCount.load()) throw Napi::RangeError::New(info.Env(), "opArgNames: unknown op id");
+  const OpEntry& op = *ops[id];
+  auto out = Napi::Array::New(info.Env(), op.args.size());
+  for (size_t i = 0; i < op.args.size(); i++) out.Set(uint32_t(i), op.args[i].name);
+  return out;
+}
+
 // call(id, ...args) -> result (a handle, a value, or an array of them for several returns)
 static Napi::Value call(const Napi::CallbackInfo& info) {
   uint32_t id = info[0].As<Napi::Number>().Uint32Value();
@@ -325,6 +335,7 @@ static Napi::Value call(const Napi::CallbackInfo& info) {
 void registerOpFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("opLookup", Napi::Function::New(env, opLookup));
   exports.Set("opSchema", Napi::Function::New(env, opSchema));
+  exports.Set("opArgNames", Napi::Function::New(env, opArgNames));
   exports.Set("call", Napi::Function::New(env, call));
 }
 

@@ -137,6 +137,12 @@ static Napi::Value setRequiresGrad(const Napi::CallbackInfo& info) {
 static Napi::Value grad(const Napi::CallbackInfo& info) {
   return guarded(info, "grad", [&]() -> Napi::Value {
     const at::Tensor& g = tensorOf(info[0], "grad").grad();
+    // Gradients usually accumulate in place: hand back the caller's handle for the same
+    // tensor instead of a new one, so reading .grad each step does not create handles.
+    if (g.defined() && info.Length() > 1 && info[1].IsExternal()) {
+      TensorBox* cached = boxOf(info[1], "grad");
+      if (cached->tensor.defined() && cached->tensor.unsafeGetTensorImpl() == g.unsafeGetTensorImpl()) return info[1];
+    }
     return wrapTensor(info.Env(), g);  // null when undefined
   });
 }

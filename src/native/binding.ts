@@ -1,0 +1,60 @@
+// The native addon's surface, typed. Only handles, shapes, numbers and buffers cross here.
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+/** An opaque handle to a libtorch tensor (a Node-API external). */
+export type Handle = object & { readonly __handle: unique symbol };
+
+export interface AllocatorStats {
+  caching: boolean;
+  inUseBytes: number;
+  cachedBytes: number;
+  peakInUseBytes: number;
+  cacheLimitBytes: number;
+  hits: number;
+  misses: number;
+}
+
+export interface NativeBinding {
+  fromBuffer(data: ArrayBufferView, shape: readonly number[], scalarType: number): Handle;
+  toBuffer(h: Handle): ArrayBuffer;
+  toBufferAsync(h: Handle): Promise<ArrayBuffer>;
+  dispose(h: Handle): void;
+  isDisposed(h: Handle): boolean;
+  meta(h: Handle): [number[], number, string, boolean];
+  strides(h: Handle): number[];
+  setRequiresGrad(h: Handle, on: boolean): void;
+  grad(h: Handle, cached?: Handle | null): Handle | null;
+  clearGrad(h: Handle): void;
+  backward(h: Handle, grad: Handle | null, retainGraph?: boolean, createGraph?: boolean): void;
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  manualSeed(seed: number): void;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  liveTensorCount(): number;
+  cudaAvailable(): boolean;
+  buildInfo(): { config: string; parallel: string };
+  opLookup(name: string, overload?: string): number;
+  opSchema(id: number): string;
+  opArgNames(id: number): string[];
+  call(id: number, ...args: unknown[]): unknown;
+  allocatorStats(): AllocatorStats;
+  emptyCache(): number;
+  setCacheLimit(bytes: number): void;
+}
+
+function findAddon(): string {
+  // dist/src/native/binding.js -> project root is three levels up; src/native when run from source.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../../..', '../..']) {
+    const candidate = path.resolve(here, up, 'build', 'Release', 'dlkit.node');
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error('dlkit native addon not built: run `npm run setup` (it installs libtorch and builds build/Release/dlkit.node)');
+}
+
+const require = createRequire(import.meta.url);
+export const native: NativeBinding = require(findAddon());

@@ -1,0 +1,17 @@
+// Fully connected layers and dropout.
+import { callOp, type Tensor } from '../../tensor/tensor.js';
+
+/** y = x W^T + b; x (…, in), weight (out, in), bias (out). */
+export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const inFeatures = input.shape[input.ndim - 1];
+  if (weight.ndim !== 2 || weight.shape[1] !== inFeatures) {
+    throw new RangeError(`linear: input [${input.shape.join(', ')}] has ${inFeatures} features but weight has shape [${weight.shape.join(', ')}] (expected [out, ${inFeatures}])`);
+  }
+  return callOp('linear', '', input, weight, bias ?? null);
+}
+
+/** Zeroes elements with probability p while training and scales the rest by 1/(1-p). */
+export function dropout(input: Tensor, p = 0.5, training = true): Tensor {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  return callOp('dropout', '', input, p, training);
+}

@@ -1,0 +1,6 @@
+export { Tensor, callOp, opSchema, type Scalar, type TensorLike, type IndexSpec } from './tensor.js';
+export * from './create.js';
+export { tidy, keep, dispose, memory, emptyCache, setCacheLimit, type MemoryInfo } from './memory.js';
+export { noGrad, isGradEnabled, setGradEnabled } from './autograd.js';
+export { setNumThreads, getNumThreads, manualSeed, cudaAvailable, defaultDevice, buildInfo } from './engine.js';
+export type { DType, TypedArray } from './dtype.js';
