@@ -124,6 +124,14 @@ static Napi::Value strides(const Napi::CallbackInfo& info) {
   });
 }
 
+// isContiguous(handle, memoryFormatCode)
+static Napi::Value isContiguous(const Napi::CallbackInfo& info) {
+  return guarded(info, "isContiguous", [&]() -> Napi::Value {
+    auto fmt = static_cast<at::MemoryFormat>(info[1].As<Napi::Number>().Int32Value());
+    return Napi::Boolean::New(info.Env(), tensorOf(info[0], "isContiguous").is_contiguous(fmt));
+  });
+}
+
 // ---- autograd -------------------------------------------------------------
 
 static Napi::Value setRequiresGrad(const Napi::CallbackInfo& info) {
@@ -224,6 +232,7 @@ void registerTensorFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("dispose", Napi::Function::New(env, dispose));
   exports.Set("isDisposed", Napi::Function::New(env, isDisposed));
   exports.Set("meta", Napi::Function::New(env, meta));
+  exports.Set("isContiguous", Napi::Function::New(env, isContiguous));
   exports.Set("strides", Napi::Function::New(env, strides));
   exports.Set("setRequiresGrad", Napi::Function::New(env, setRequiresGrad));
   exports.Set("grad", Napi::Function::New(env, grad));

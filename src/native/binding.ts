@@ -25,6 +25,7 @@ export interface NativeBinding {
   isDisposed(h: Handle): boolean;
   meta(h: Handle): [number[], number, string, boolean];
   strides(h: Handle): number[];
+  isContiguous(h: Handle, memoryFormat: number): boolean;
   setRequiresGrad(h: Handle, on: boolean): void;
   grad(h: Handle, cached?: Handle | null): Handle | null;
   clearGrad(h: Handle): void;
