@@ -1,0 +1,38 @@
+// The benchmark dispatcher: `npm run bench -- <name> [options]` (node dist/bench/run.js <name>).
+// Benchmarks take minutes and print progress while they run; run them on a quiet machine.
+const benchmarks: Record<string, { what: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
+  'train-step': {
+    what: 'reference CNN training step, dlkit vs PyTorch (default, same threads, expert-tuned); medians over rounds',
+    load: () => import('./train-step.js'),
+  },
+  'op-overhead': {
+    what: 'µs per call of a tiny op (add of 1-element tensors, new tensor and in place), dlkit vs PyTorch',
+    load: () => import('./op-overhead.js'),
+  },
+  'train-memory': {
+    what: '2,000 reference CNN steps: RSS at steps 100 and 2,000, growth, allocator and live-tensor counts',
+    load: () => import('./train-memory.js'),
+  },
+};
+
+function usage(): string {
+  const w = Math.max(...Object.keys(benchmarks).map((k) => k.length));
+  return ['usage: npm run bench -- <name> [options]', 'benchmarks:', ...Object.entries(benchmarks).map(([k, b]) => `  ${k.padEnd(w)}  ${b.what}`)].join('\n');
+}
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || name === '--help' || name === '-h') {
+  console.log(usage());
+  process.exit(name ? 0 : 1);
+}
+const bench = benchmarks[name];
+if (!bench) {
+  console.error(`unknown benchmark '${name}'\n${usage()}`);
+  process.exit(1);
+}
+try {
+  await (await bench.load()).run(rest);
+} catch (err) {
+  console.error(`${name} failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
