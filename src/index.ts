@@ -1,3 +1,5 @@
 // dlkit: deep learning for TypeScript on libtorch.
 export * from './tensor/index.js';
 export * as functional from './nn/functional/index.js';
+export * as nn from './nn/index.js';
+export { Network } from './nn/network.js';

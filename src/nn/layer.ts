@@ -1,0 +1,158 @@
+// The layer base class. A layer is built once its input shapes are known (Keras-style shape
+// inference: in-channels and in-features are never typed by hand), holds its learnable
+// parameters and buffers under PyTorch's state-dict names, and runs one functional call.
+import type { Tensor } from '../tensor/tensor.js';
+import { keep, tidy } from '../tensor/memory.js';
+
+/** The shape of ONE observation (no batch dimension), e.g. [3, 224, 224] for C, H, W. */
+export type Shape = readonly number[];
+
+export const shapeStr = (s: Shape): string => `[${s.join(', ')}]`;
+
+/** An error about a layer: names the layer, its type and what was expected versus found. */
+export class LayerError extends Error {
+  constructor(readonly layer: string, readonly layerType: string, message: string) {
+    super(`layer '${layer}' (${layerType}): ${message}`);
+    this.name = 'LayerError';
+  }
+}
+
+export interface ForwardContext {
+  training: boolean;
+}
+
+/** Options every layer takes. */
+export interface LayerOptions {
+  /** Unique within a network; defaults to `<type>_<n>` (conv2d_1, relu_2, …). */
+  name?: string;
+}
+
+/** A JSON-safe description of a layer: its type and constructor options. */
+export interface LayerConfig {
+  type: string;
+  name: string;
+  [option: string]: unknown;
+}
+
+export abstract class Layer {
+  /** Stable type name used in model files and summaries (conv2d, batchNorm, …). */
+  abstract readonly type: string;
+  name: string;
+  /** Learnable parameters by state-dict suffix ('weight', 'bias'). */
+  readonly params = new Map<string, Tensor>();
+  /** Non-learned state by state-dict suffix ('running_mean', 'running_var', …). */
+  readonly buffers = new Map<string, Tensor>();
+  /** Multiplies the solver's learn rate for this layer's parameters; 0 freezes them. */
+  learnRateFactor = 1;
+  /** Multiplies l2Regularization for this layer's parameters. */
+  l2Factor = 1;
+  /** How many inputs the layer takes (addition/concatenation take several). */
+  readonly numInputs: number = 1;
+  #inputShapes: Shape[] | null = null;
+  #outputShape: Shape | null = null;
+  #created = false;
+
+  constructor(options: LayerOptions = {}) {
+    this.name = options.name ?? '';
+  }
+
+  /** Per-observation output shape for the given input shapes; throws a LayerError when they don't fit. */
+  abstract outputShape(inputs: Shape[]): Shape;
+
+  /** Creates parameters for these input shapes. Layers with parameters override `createParams`. */
+  build(inputs: Shape[]): Shape {
+    const out = this.outputShape(inputs);
+    if (this.#created && this.params.size > 0 && inputs.some((s, i) => shapeStr(s) !== shapeStr(this.#inputShapes![i]!))) {
+      this.error(`already built for inputs ${this.#inputShapes!.map(shapeStr).join(', ')}, now given ${inputs.map(shapeStr).join(', ')}`);
+    }
+    if (!this.#created) {
+      this.#created = true;
+      tidy(() => {
+        const made = this.createParams(inputs);
+        for (const [k, t] of Object.entries(made.params ?? {})) this.params.set(k, keep(t.requiresGrad_(true)));
+        for (const [k, t] of Object.entries(made.buffers ?? {})) this.buffers.set(k, keep(t));
+      });
+    }
+    this.#inputShapes = inputs.map((s) => [...s]);
+    this.#outputShape = out;
+    return out;
+  }
+
+  /** Override to create parameters (they are kept and made trainable by `build`). */
+  protected createParams(_inputs: Shape[]): { params?: Record<string, Tensor>; buffers?: Record<string, Tensor> } {
+    return {};
+  }
+
+  abstract forward(inputs: Tensor[], ctx: ForwardContext): Tensor;
+
+  /** Constructor options that rebuild this layer (saved in model files). */
+  protected abstract options(): Record<string, unknown>;
+
+  config(): LayerConfig {
+    const cfg: LayerConfig = { type: this.type, name: this.name, ...this.options() };
+    if (this.learnRateFactor !== 1) cfg.learnRateFactor = this.learnRateFactor;
+    if (this.l2Factor !== 1) cfg.l2Factor = this.l2Factor;
+    return cfg;
+  }
+
+  get inputShapes(): Shape[] | null {
+    return this.#inputShapes;
+  }
+  get builtOutputShape(): Shape | null {
+    return this.#outputShape;
+  }
+  get isBuilt(): boolean {
+    return this.#outputShape !== null;
+  }
+  /** Number of learnable values. */
+  get learnableCount(): number {
+    let n = 0;
+    for (const p of this.params.values()) n += p.size;
+    return n;
+  }
+
+  protected error(message: string): never {
+    throw new LayerError(this.name || '(unnamed)', this.type, message);
+  }
+
+  /** Checks the input rank: `expectRank(inputs[0], 3, '(C, H, W)')`. */
+  protected expectRank(shape: Shape, ranks: number | number[], what: string): void {
+    const ok = Array.isArray(ranks) ? ranks : [ranks];
+    if (!ok.includes(shape.length)) {
+      this.error(`expected ${ok.join(' or ')}-D input ${what} per observation, found ${shape.length}-D. Full shape received: ${shapeStr(shape)}`);
+    }
+  }
+
+  /** A short description for printing: conv2d_1: Conv2d(filters=32, kernelSize=3). */
+  toString(): string {
+    const opts = Object.entries(this.options())
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(', ');
+    return `${this.name}: ${this.type}(${opts})`;
+  }
+
+  dispose(): void {
+    for (const t of this.params.values()) t.dispose();
+    for (const t of this.buffers.values()) t.dispose();
+    this.params.clear();
+    this.buffers.clear();
+    this.#inputShapes = null;
+    this.#outputShape = null;
+    this.#created = false;
+  }
+}
+
+/** Spreads a number to `n` items, or checks an array has `n` items. */
+export function tuple(v: number | readonly number[], n: number, what: string): number[] {
+  if (typeof v === 'number') return Array(n).fill(v);
+  if (v.length !== n) throw new RangeError(`${what}: expected ${n} numbers, got ${v.length}: [${v.join(', ')}]`);
+  return [...v];
+}
+
+/** Checks a numeric option; the message names the layer and the option. */
+export function checkOption(layer: string, option: string, value: unknown, test: (v: number) => boolean, expected: string): void {
+  if (typeof value !== 'number' || !test(value)) {
+    throw new RangeError(`${layer}: option '${option}' must be ${expected}, got ${JSON.stringify(value)}`);
+  }
+}

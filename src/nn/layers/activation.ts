@@ -1,0 +1,88 @@
+// Activation layers: shape-preserving, no parameters.
+import type { Tensor } from '../../tensor/tensor.js';
+import * as F from '../functional/index.js';
+import { Layer, checkOption, type LayerOptions, type Shape } from '../layer.js';
+
+abstract class Activation extends Layer {
+  outputShape([input]: Shape[]): Shape {
+    return input!;
+  }
+  protected options(): Record<string, unknown> {
+    return {};
+  }
+}
+
+export class ReLU extends Activation {
+  readonly type = 'relu';
+  forward([x]: Tensor[]): Tensor { return F.relu(x!); }
+}
+
+export interface LeakyReluOptions extends LayerOptions {
+  /** Slope for negative inputs. */
+  scale?: number;
+}
+export class LeakyReLU extends Activation {
+  readonly type = 'leakyRelu';
+  readonly scale: number;
+  constructor(o: LeakyReluOptions = {}) {
+    super(o);
+    this.scale = o.scale ?? 0.01;
+    checkOption('leakyRelu', 'scale', this.scale, Number.isFinite, 'a finite number');
+  }
+  forward([x]: Tensor[]): Tensor { return F.leakyRelu(x!, this.scale); }
+  protected override options() { return { scale: this.scale }; }
+}
+
+export interface EluOptions extends LayerOptions {
+  alpha?: number;
+}
+export class ELU extends Activation {
+  readonly type = 'elu';
+  readonly alpha: number;
+  constructor(o: EluOptions = {}) {
+    super(o);
+    this.alpha = o.alpha ?? 1;
+    checkOption('elu', 'alpha', this.alpha, (v) => v > 0, '> 0');
+  }
+  forward([x]: Tensor[]): Tensor { return F.elu(x!, this.alpha); }
+  protected override options() { return { alpha: this.alpha }; }
+}
+
+export interface GeluOptions extends LayerOptions {
+  approximate?: 'none' | 'tanh';
+}
+export class GELU extends Activation {
+  readonly type = 'gelu';
+  readonly approximate: 'none' | 'tanh';
+  constructor(o: GeluOptions = {}) {
+    super(o);
+    this.approximate = o.approximate ?? 'none';
+    if (this.approximate !== 'none' && this.approximate !== 'tanh') throw new RangeError(`gelu: option 'approximate' must be 'none' or 'tanh', got ${JSON.stringify(o.approximate)}`);
+  }
+  forward([x]: Tensor[]): Tensor { return F.gelu(x!, this.approximate); }
+  protected override options() { return { approximate: this.approximate }; }
+}
+
+export class Tanh extends Activation {
+  readonly type = 'tanh';
+  forward([x]: Tensor[]): Tensor { return F.tanh(x!); }
+}
+
+export class Sigmoid extends Activation {
+  readonly type = 'sigmoid';
+  forward([x]: Tensor[]): Tensor { return F.sigmoid(x!); }
+}
+
+/** Softmax over the channel/feature dimension (dim 1 of the batch). */
+export class Softmax extends Activation {
+  readonly type = 'softmax';
+  forward([x]: Tensor[]): Tensor { return F.softmax(x!, 1); }
+}
+
+export const relu = (o: LayerOptions = {}): ReLU => new ReLU(o);
+export const leakyRelu = (o: LeakyReluOptions = {}): LeakyReLU => new LeakyReLU(o);
+export const elu = (o: EluOptions = {}): ELU => new ELU(o);
+export const gelu = (o: GeluOptions = {}): GELU => new GELU(o);
+export const tanh = (o: LayerOptions = {}): Tanh => new Tanh(o);
+export const sigmoid = (o: LayerOptions = {}): Sigmoid => new Sigmoid(o);
+export const softmax = (o: LayerOptions = {}): Softmax => new Softmax(o);

@@ -1,0 +1,136 @@
+// Input layers: where data enters, and where input normalization lives (so a saved model
+// classifies raw images correctly).
+import type { Tensor } from '../../tensor/tensor.js';
+import { tensor } from '../../tensor/create.js';
+import { keep, tidy } from '../../tensor/memory.js';
+import { Layer, shapeStr, type ForwardContext, type LayerOptions, type Shape } from '../layer.js';
+
+export type Normalization = 'none' | 'zerocenter' | 'zscore' | 'rescale-zero-one';
+export const NORMALIZATIONS: readonly Normalization[] = ['none', 'zerocenter', 'zscore', 'rescale-zero-one'];
+
+export interface ImageInputOptions extends LayerOptions {
+  /** One observation as [channels, height, width]. */
+  inputSize: readonly number[];
+  /**
+   * 'zerocenter' subtracts the per-channel mean, 'zscore' also divides by the per-channel
+   * standard deviation (both from the training data unless given), 'rescale-zero-one' divides
+   * by 255. Default 'zerocenter' as MATLAB's imageInputLayer.
+   */
+  normalization?: Normalization;
+  mean?: readonly number[];
+  std?: readonly number[];
+}
+
+export class ImageInput extends Layer {
+  readonly type = 'imageInput';
+  readonly inputSize: number[];
+  readonly normalization: Normalization;
+  mean: number[] | null;
+  std: number[] | null;
+  /** Lay 4-D inputs out channels-last (faster convolutions on CPU); set by the network. */
+  channelsLast = false;
+
+  constructor(o: ImageInputOptions) {
+    super(o);
+    if (!Array.isArray(o.inputSize) || o.inputSize.length !== 3 || o.inputSize.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new RangeError(`imageInput: option 'inputSize' must be [channels, height, width] of positive integers, got ${JSON.stringify(o.inputSize)}`);
+    }
+    this.inputSize = [...o.inputSize];
+    this.normalization = o.normalization ?? 'zerocenter';
+    if (!NORMALIZATIONS.includes(this.normalization)) {
+      throw new RangeError(`imageInput: option 'normalization' must be one of ${NORMALIZATIONS.join(', ')}, got ${JSON.stringify(o.normalization)}`);
+    }
+    const c = this.inputSize[0]!;
+    for (const [k, v] of [['mean', o.mean], ['std', o.std]] as const) {
+      if (v !== undefined && (v.length !== c && v.length !== 1)) {
+        throw new RangeError(`imageInput: option '${k}' must have 1 or ${c} values (one per channel), got ${v.length}`);
+      }
+    }
+    this.mean = o.mean ? [...o.mean] : null;
+    this.std = o.std ? [...o.std] : null;
+  }
+
+  /** True when the statistics this normalization needs are still missing. */
+  get needsStatistics(): boolean {
+    return (this.normalization === 'zerocenter' && !this.mean) || (this.normalization === 'zscore' && (!this.mean || !this.std));
+  }
+
+  /** Sets the statistics (per channel) and rebuilds the normalization buffers. */
+  setStatistics(mean: readonly number[], std: readonly number[]): void {
+    this.mean = [...mean];
+    this.std = [...std];
+    if (!this.isBuilt) return;
+    const fresh = tidy(() => this.normalizationBuffers());
+    for (const [k, t] of Object.entries(fresh)) {
+      this.buffers.get(k)?.dispose();
+      this.buffers.set(k, keep(t));
+    }
+  }
+
+  outputShape(inputs: Shape[]): Shape {
+    return this.inputSize;
+  }
+
+  protected override createParams(): { buffers?: Record<string, Tensor> } {
+    return { buffers: this.normalizationBuffers() };
+  }
+
+  private normalizationBuffers(): Record<string, Tensor> {
+    const c = this.inputSize[0]!;
+    const perChannel = (v: number[] | null, fill: number) => tensor(v ? (v.length === 1 ? Array(c).fill(v[0]) : v) : Array(c).fill(fill)).reshape(c, 1, 1);
+    const out: Record<string, Tensor> = {};
+    if (this.normalization === 'zerocenter' || this.normalization === 'zscore') out.mean = perChannel(this.mean, 0);
+    if (this.normalization === 'zscore') out.std = perChannel(this.std, 1);
+    return out;
+  }
+
+  /** Checks a batch against the declared input size; names both shapes in full. */
+  checkInput(x: Tensor): void {
+    const got = x.shape.slice(1);
+    if (x.ndim !== 4 || got.some((d, i) => d !== this.inputSize[i])) {
+      this.error(`expected input of shape [N, ${this.inputSize.join(', ')}], got ${shapeStr(x.shape)}`);
+    }
+  }
+
+  forward([x]: Tensor[], _ctx: ForwardContext): Tensor {
+    this.checkInput(x!);
+    let h = x!.dtype === 'float32' ? x! : x!.float();
+    const mean = this.buffers.get('mean');
+    const std = this.buffers.get('std');
+    if (this.normalization === 'rescale-zero-one') h = h.div(255);
+    if (mean) h = h.sub(mean);
+    if (std) h = h.div(std);
+    if (this.channelsLast) h = h.toChannelsLast();
+    return h === x ? x!.clone() : h;
+  }
+
+  protected options(): Record<string, unknown> {
+    return { inputSize: this.inputSize, normalization: this.normalization, mean: this.mean ?? undefined, std: this.std ?? undefined };
+  }
+}
+
+export const imageInput = (o: ImageInputOptions): ImageInput => new ImageInput(o);
+
+export interface FeatureInputOptions extends LayerOptions {
+  /** Number of features per observation. */
+  inputSize: number;
+}
+
+/** Input of plain feature vectors [N, features]. */
+export class FeatureInput extends Layer {
+  readonly type = 'featureInput';
+  readonly inputSize: number;
+  constructor(o: FeatureInputOptions) {
+    super(o);
+    if (!Number.isInteger(o.inputSize) || o.inputSize < 1) throw new RangeError(`featureInput: option 'inputSize' must be a positive integer, got ${JSON.stringify(o.inputSize)}`);
+    this.inputSize = o.inputSize;
+  }
+  outputShape(): Shape { return [this.inputSize]; }
+  forward([x]: Tensor[]): Tensor {
+    if (x!.ndim !== 2 || x!.shape[1] !== this.inputSize) this.error(`expected input of shape [N, ${this.inputSize}], got ${shapeStr(x!.shape)}`);
+    return x!.dtype === 'float32' ? x!.clone() : x!.float();
+  }
+  protected options(): Record<string, unknown> { return { inputSize: this.inputSize }; }
+}
+
+export const featureInput = (o: FeatureInputOptions): FeatureInput => new FeatureInput(o);

@@ -1,0 +1,52 @@
+// Fully connected layer. Inputs with several dimensions per observation are flattened first
+// (MATLAB's fullyConnectedLayer), so a conv stack can feed it directly.
+import type { Tensor } from '../../tensor/tensor.js';
+import * as F from '../functional/index.js';
+import { initBias, initWeight, INITIALIZERS, type Initializer } from '../init.js';
+import { Layer, checkOption, type LayerOptions, type Shape } from '../layer.js';
+
+export interface FullyConnectedOptions extends LayerOptions {
+  outputSize: number;
+  bias?: boolean;
+  weightsInitializer?: Initializer;
+}
+
+export class FullyConnected extends Layer {
+  readonly type = 'fullyConnected';
+  readonly outputSize: number;
+  readonly bias: boolean;
+  readonly weightsInitializer: Initializer;
+
+  constructor(o: FullyConnectedOptions) {
+    super(o);
+    const what = `fullyConnected${o.name ? ` '${o.name}'` : ''}`;
+    checkOption(what, 'outputSize', o.outputSize, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+    this.outputSize = o.outputSize;
+    this.bias = o.bias ?? true;
+    this.weightsInitializer = o.weightsInitializer ?? 'he';
+    if (!INITIALIZERS.includes(this.weightsInitializer)) throw new RangeError(`${what}: option 'weightsInitializer' must be one of ${INITIALIZERS.join(', ')}, got ${JSON.stringify(o.weightsInitializer)}`);
+  }
+
+  outputShape([input]: Shape[]): Shape {
+    if (input!.length === 0) this.error('expected at least one feature per observation, got a scalar');
+    return [this.outputSize];
+  }
+
+  protected override createParams([input]: Shape[]): { params: Record<string, Tensor> } {
+    const inFeatures = input!.reduce((a, b) => a * b, 1);
+    const params: Record<string, Tensor> = { weight: initWeight([this.outputSize, inFeatures], inFeatures, this.outputSize, this.weightsInitializer) };
+    if (this.bias) params.bias = initBias(this.outputSize, inFeatures, this.weightsInitializer);
+    return { params };
+  }
+
+  forward([x]: Tensor[]): Tensor {
+    const flat = x!.ndim > 2 ? x!.flatten(1) : x!; // (N, features)
+    return F.linear(flat, this.params.get('weight')!, this.params.get('bias') ?? null);
+  }
+
+  protected options(): Record<string, unknown> {
+    return { outputSize: this.outputSize, bias: this.bias, weightsInitializer: this.weightsInitializer };
+  }
+}
+
+export const fullyConnected = (o: FullyConnectedOptions): FullyConnected => new FullyConnected(o);

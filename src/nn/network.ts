@@ -1,0 +1,399 @@
+// Networks: a series of layers, or a graph of named layers with explicit connections
+// (several inputs and outputs, concatenation and addition for GoogLeNet/ResNet shapes).
+// Building runs shape inference from the input layers, creates parameters and rejects wiring
+// errors (unconnected layers, cycles, shapes that don't fit) before any data flows.
+import { Tensor } from '../tensor/tensor.js';
+import { noGrad } from '../tensor/autograd.js';
+import { Layer, LayerError, shapeStr, type LayerConfig, type Shape } from './layer.js';
+import { ImageInput, FeatureInput } from './layers/input.js';
+import { Conv2d } from './layers/conv.js';
+import { layerFromConfig } from './registry.js';
+
+/** [from, to]: `to` may name an input slot of a multi-input layer as 'add_1/in2' (1-based). */
+export type Connection = readonly [string, string];
+
+export interface NetworkOptions {
+  /** Class names, in output order (set by training from the data when absent). */
+  classes?: readonly string[];
+  /** Channels-last activations and conv weights; on by default when the network has 2-D convolutions. */
+  channelsLast?: boolean;
+}
+
+export interface GraphSpec extends NetworkOptions {
+  layers: readonly Layer[];
+  connections: readonly Connection[];
+  /** Output layers; defaults to the one layer whose output nothing uses. */
+  outputs?: readonly string[];
+}
+
+export interface NetworkConfig {
+  format: 'dlkit-network';
+  version: 1;
+  layers: LayerConfig[];
+  connections: [string, string][];
+  outputs: string[];
+  classes: string[] | null;
+  channelsLast: boolean;
+}
+
+export interface ParameterInfo {
+  /** State-dict name: `<layer>.<weight|bias|…>`. */
+  name: string;
+  tensor: Tensor;
+  layer: Layer;
+  learnRateFactor: number;
+  l2Factor: number;
+}
+
+const isInputLayer = (l: Layer) => l instanceof ImageInput || l instanceof FeatureInput;
+
+export class Network {
+  /** Layers in an order where every layer comes after its inputs. */
+  readonly layers: Layer[];
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+  classes: string[] | null;
+  readonly channelsLast: boolean;
+  readonly #sources = new Map<string, string[]>(); // layer -> the layers feeding its inputs, in slot order
+  readonly #byName = new Map<string, Layer>();
+  readonly #connections: [string, string][];
+
+  /** A chain: each layer feeds the next. The first must be an input layer. */
+  static series(layers: readonly Layer[], options: NetworkOptions = {}): Network {
+    Network.#name(layers);
+    const connections: Connection[] = [];
+    for (let i = 1; i < layers.length; i++) connections.push([layers[i - 1]!.name, layers[i]!.name]);
+    return new Network({ layers, connections, outputs: layers.length ? [layers[layers.length - 1]!.name] : [], ...options });
+  }
+
+  /** A graph of named layers and explicit connections. */
+  static graph(spec: GraphSpec): Network {
+    return new Network(spec);
+  }
+
+  /** Rebuilds a network (fresh parameters) from `config()`; load weights with loadStateDict. */
+  static fromConfig(config: NetworkConfig): Network {
+    if (config?.format !== 'dlkit-network') throw new TypeError(`not a dlkit network config (format is ${JSON.stringify(config?.format)})`);
+    return new Network({
+      layers: config.layers.map(layerFromConfig),
+      connections: config.connections,
+      outputs: config.outputs,
+      classes: config.classes ?? undefined,
+      channelsLast: config.channelsLast,
+    });
+  }
+
+  static #name(layers: readonly Layer[]): void {
+    const counts = new Map<string, number>();
+    const taken = new Set(layers.map((l) => l.name).filter(Boolean));
+    for (const l of layers) {
+      if (l.name) continue;
+      let n = counts.get(l.type) ?? 0;
+      do n++; while (taken.has(`${l.type}_${n}`));
+      counts.set(l.type, n);
+      l.name = `${l.type}_${n}`;
+      taken.add(l.name);
+    }
+  }
+
+  private constructor(spec: GraphSpec) {
+    const layers = [...spec.layers];
+    if (layers.length === 0) throw new TypeError('a network needs at least one layer');
+    for (const l of layers) if (!(l instanceof Layer)) throw new TypeError(`network layers must be Layer objects, got ${JSON.stringify(l)}`);
+    Network.#name(layers);
+    for (const l of layers) {
+      if (this.#byName.has(l.name)) throw new TypeError(`two layers are named '${l.name}': layer names must be unique`);
+      if (/[/.]/.test(l.name)) throw new TypeError(`layer name '${l.name}' may not contain '/' or '.'`);
+      this.#byName.set(l.name, l);
+    }
+    this.#connections = spec.connections.map(([a, b]) => [a, b]);
+    this.#wire(layers);
+    this.inputNames = layers.filter(isInputLayer).map((l) => l.name);
+    if (this.inputNames.length === 0) {
+      throw new TypeError(`the network has no input layer: start it with imageInput({ inputSize: [C, H, W] }) or featureInput({ inputSize })`);
+    }
+    this.outputNames = this.#outputs(layers, spec.outputs);
+    this.layers = this.#sort(layers);
+    this.classes = spec.classes ? [...spec.classes] : null;
+    this.channelsLast = spec.channelsLast ?? layers.some((l) => l instanceof Conv2d);
+    for (const l of layers) {
+      if (l instanceof ImageInput || l instanceof Conv2d) l.channelsLast = this.channelsLast;
+    }
+    try {
+      this.#build();
+    } catch (err) {
+      this.dispose(); // parameters made for layers before the failing one
+      throw err;
+    }
+  }
+
+  #wire(layers: Layer[]): void {
+    for (const l of layers) this.#sources.set(l.name, isInputLayer(l) ? [] : new Array(l.numInputs).fill(''));
+    for (const [from, toSpec] of this.#connections) {
+      const [to, slotText] = toSpec.split('/');
+      if (!this.#byName.has(from)) throw new TypeError(`connection ${from} -> ${toSpec}: there is no layer named '${from}'`);
+      const target = this.#byName.get(to!);
+      if (!target) throw new TypeError(`connection ${from} -> ${toSpec}: there is no layer named '${to}'`);
+      if (isInputLayer(target)) throw new TypeError(`connection ${from} -> ${toSpec}: '${to}' is an input layer and takes no inputs`);
+      const slots = this.#sources.get(to!)!;
+      let slot: number;
+      if (slotText !== undefined) {
+        const m = /^in(\d+)$/.exec(slotText);
+        slot = m ? Number(m[1]) - 1 : -1;
+        if (slot < 0 || slot >= slots.length) throw new TypeError(`connection ${from} -> ${toSpec}: layer '${to}' has inputs in1..in${slots.length}`);
+      } else {
+        slot = slots.indexOf('');
+        if (slot < 0) throw new TypeError(`connection ${from} -> ${toSpec}: every input of layer '${to}' is already connected (to ${slots.map((s) => `'${s}'`).join(', ')})`);
+      }
+      if (slots[slot]) throw new TypeError(`connection ${from} -> ${toSpec}: input ${slot + 1} of '${to}' is already connected to '${slots[slot]}'`);
+      slots[slot] = from;
+    }
+    const problems: string[] = [];
+    for (const l of layers) {
+      if (isInputLayer(l)) continue;
+      const slots = this.#sources.get(l.name)!;
+      slots.forEach((s, i) => {
+        if (!s) problems.push(l.numInputs === 1 ? `layer '${l.name}' (${l.type}) is not connected to anything upstream` : `input ${i + 1} of ${l.numInputs} of layer '${l.name}' (${l.type}) is not connected`);
+      });
+    }
+    if (problems.length) throw new TypeError(`network wiring: ${problems.join('; ')}`);
+  }
+
+  #outputs(layers: Layer[], requested?: readonly string[]): string[] {
+    if (requested && requested.length) {
+      for (const o of requested) if (!this.#byName.has(o)) throw new TypeError(`outputs: there is no layer named '${o}'`);
+      return [...requested];
+    }
+    const used = new Set([...this.#sources.values()].flat());
+    const sinks = layers.filter((l) => !used.has(l.name)).map((l) => l.name);
+    if (sinks.length > 1) {
+      throw new TypeError(`network wiring: the outputs of layers ${sinks.map((s) => `'${s}'`).join(', ')} are not used: connect them, or name the network's outputs with \`outputs: [...]\``);
+    }
+    return sinks;
+  }
+
+  #sort(layers: Layer[]): Layer[] {
+    const order: Layer[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (name: string, path: string[]) => {
+      const s = state.get(name);
+      if (s === 'done') return;
+      if (s === 'visiting') throw new TypeError(`network wiring: a cycle runs through ${[...path.slice(path.indexOf(name)), name].map((n) => `'${n}'`).join(' -> ')}`);
+      state.set(name, 'visiting');
+      for (const src of this.#sources.get(name)!) visit(src, [...path, name]);
+      state.set(name, 'done');
+      order.push(this.#byName.get(name)!);
+    };
+    for (const l of layers) visit(l.name, []);
+    return order;
+  }
+
+  #build(): void {
+    const shapes = new Map<string, Shape>();
+    for (const layer of this.layers) {
+      const srcs = this.#sources.get(layer.name)!;
+      const inputs = srcs.map((s) => shapes.get(s)!);
+      try {
+        shapes.set(layer.name, layer.build(inputs));
+      } catch (err) {
+        if (err instanceof LayerError && srcs.length) {
+          err.message += ` (inputs: ${srcs.map((s, i) => `'${s}' gives ${shapeStr(inputs[i]!)}`).join(', ')})`;
+        }
+        throw err;
+      }
+    }
+  }
+
+  layer(name: string): Layer {
+    const l = this.#byName.get(name);
+    if (!l) throw new RangeError(`no layer named '${name}'; layers: ${this.layers.map((x) => x.name).join(', ')}`);
+    return l;
+  }
+
+  /** The layers feeding `name`, in input-slot order. */
+  sourcesOf(name: string): string[] {
+    this.layer(name);
+    return [...this.#sources.get(name)!];
+  }
+
+  get inputLayers(): Layer[] {
+    return this.inputNames.map((n) => this.#byName.get(n)!);
+  }
+
+  /** Per-observation input shape of the first input layer. */
+  get inputShape(): Shape {
+    return this.inputLayers[0]!.builtOutputShape!;
+  }
+
+  get outputShape(): Shape {
+    return this.#byName.get(this.outputNames[0]!)!.builtOutputShape!;
+  }
+
+  /**
+   * Runs the network. `inputs`: one tensor for one input layer, an array in inputNames order,
+   * or an object by input name. Returns the output tensor, or an array for several outputs.
+   * Intermediate activations are freed as soon as no later layer needs them.
+   */
+  forward(inputs: Tensor | Tensor[] | Record<string, Tensor>, options: { training?: boolean; outputs?: readonly string[] } = {}): Tensor | Tensor[] {
+    const training = options.training ?? false;
+    const wanted = options.outputs ? [...options.outputs] : this.outputNames;
+    for (const w of wanted) this.layer(w);
+    const given = new Map<string, Tensor>();
+    if (Array.isArray(inputs)) {
+      if (inputs.length !== this.inputNames.length) throw new RangeError(`forward: the network has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}), got ${inputs.length} tensors`);
+      inputs.forEach((t, i) => given.set(this.inputNames[i]!, t));
+    } else if (inputs instanceof Tensor) {
+      if (this.inputNames.length !== 1) throw new RangeError(`forward: the network has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}): pass an array or an object by name`);
+      given.set(this.inputNames[0]!, inputs);
+    } else {
+      for (const n of this.inputNames) {
+        const t = (inputs as Record<string, Tensor>)[n];
+        if (!t) throw new RangeError(`forward: missing input '${n}'`);
+        given.set(n, t);
+      }
+    }
+    // Only run what the wanted outputs depend on.
+    const needed = new Set<string>();
+    const mark = (n: string) => { if (!needed.has(n)) { needed.add(n); for (const s of this.#sources.get(n)!) mark(s); } };
+    wanted.forEach(mark);
+    const remaining = new Map<string, number>();
+    for (const l of this.layers) if (needed.has(l.name)) for (const s of this.#sources.get(l.name)!) remaining.set(s, (remaining.get(s) ?? 0) + 1);
+    const keepOut = new Set(wanted);
+    const values = new Map<string, Tensor>();
+    for (const layer of this.layers) {
+      if (!needed.has(layer.name)) continue;
+      const srcs = this.#sources.get(layer.name)!;
+      const args = isInputLayer(layer) ? [given.get(layer.name)!] : srcs.map((s) => values.get(s)!);
+      values.set(layer.name, layer.forward(args, { training }));
+      for (const s of srcs) {
+        const left = remaining.get(s)! - 1;
+        remaining.set(s, left);
+        if (left === 0 && !keepOut.has(s)) { values.get(s)!.dispose(); values.delete(s); }
+      }
+    }
+    const outs = wanted.map((w) => values.get(w)!);
+    return outs.length === 1 ? outs[0]! : outs;
+  }
+
+  /** Learnable parameters with their state-dict names and per-layer factors. */
+  parameters(): ParameterInfo[] {
+    const out: ParameterInfo[] = [];
+    for (const l of this.layers) {
+      for (const [k, t] of l.params) out.push({ name: `${l.name}.${k}`, tensor: t, layer: l, learnRateFactor: l.learnRateFactor, l2Factor: l.l2Factor });
+    }
+    return out;
+  }
+
+  /** Parameters and buffers by PyTorch-style state-dict name (the network's own tensors, not copies). */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const l of this.layers) {
+      for (const [k, t] of l.params) out[`${l.name}.${k}`] = t;
+      for (const [k, t] of l.buffers) out[`${l.name}.${k}`] = t;
+    }
+    return out;
+  }
+
+  /**
+   * Copies values into the network's tensors. Reports every problem at once: missing and
+   * unexpected names, shape and dtype mismatches.
+   */
+  loadStateDict(values: Record<string, Tensor>, { strict = true, source = 'state dict' }: { strict?: boolean; source?: string } = {}): void {
+    const own = this.stateDict();
+    const problems: string[] = [];
+    for (const [name, t] of Object.entries(own)) {
+      const v = values[name];
+      if (!v) { if (strict) problems.push(`missing '${name}' (expected ${shapeStr(t.shape)} ${t.dtype})`); continue; }
+      if (shapeStr(v.shape) !== shapeStr(t.shape)) problems.push(`'${name}': expected shape ${shapeStr(t.shape)}, got ${shapeStr(v.shape)}`);
+      else if (v.dtype !== t.dtype) problems.push(`'${name}': expected dtype ${t.dtype}, got ${v.dtype}`);
+    }
+    if (strict) for (const name of Object.keys(values)) if (!(name in own)) problems.push(`unexpected '${name}'`);
+    if (problems.length) throw new RangeError(`${source} does not fit the network: ${problems.join('; ')}`);
+    noGrad(() => {
+      for (const [name, t] of Object.entries(own)) if (values[name]) t.copy_(values[name]!);
+    });
+  }
+
+  /** Stops training of the named layers (or those matching `select`); learn-rate factor 0. */
+  freeze(select: readonly string[] | ((layer: Layer) => boolean)): void {
+    this.#select(select).forEach((l) => {
+      l.learnRateFactor = 0;
+      for (const p of l.params.values()) { p.zeroGrad(); p.requiresGrad = false; }
+    });
+  }
+
+  unfreeze(select: readonly string[] | ((layer: Layer) => boolean), learnRateFactor = 1): void {
+    this.setLearnRateFactor(select, learnRateFactor);
+  }
+
+  /** Per-layer learn-rate factor (0 freezes, as MATLAB's WeightLearnRateFactor). */
+  setLearnRateFactor(select: readonly string[] | ((layer: Layer) => boolean), factor: number): void {
+    if (!(factor >= 0)) throw new RangeError(`setLearnRateFactor: factor must be >= 0, got ${factor}`);
+    this.#select(select).forEach((l) => {
+      l.learnRateFactor = factor;
+      for (const p of l.params.values()) {
+        if (factor === 0) p.zeroGrad();
+        p.requiresGrad = factor > 0;
+      }
+    });
+  }
+
+  #select(select: readonly string[] | ((layer: Layer) => boolean)): Layer[] {
+    return typeof select === 'function' ? this.layers.filter(select) : select.map((n) => this.layer(n));
+  }
+
+  get learnableCount(): number {
+    return this.layers.reduce((a, l) => a + l.learnableCount, 0);
+  }
+  get trainableCount(): number {
+    return this.layers.reduce((a, l) => a + (l.learnRateFactor > 0 ? l.learnableCount : 0), 0);
+  }
+
+  config(): NetworkConfig {
+    return {
+      format: 'dlkit-network',
+      version: 1,
+      layers: this.layers.map((l) => l.config()),
+      connections: this.#connections.map(([a, b]) => [a, b]),
+      outputs: [...this.outputNames],
+      classes: this.classes ? [...this.classes] : null,
+      channelsLast: this.channelsLast,
+    };
+  }
+
+  /** The layer table: name, type, output shape, learnables, with totals. */
+  summary(): string {
+    const isSeries = this.layers.every((l, i) => {
+      const s = this.#sources.get(l.name)!;
+      return i === 0 ? s.length === 0 || isInputLayer(l) : s.length === 1 && s[0] === this.layers[i - 1]!.name;
+    });
+    const rows = this.layers.map((l, i) => [
+      String(i + 1), l.name, l.type, shapeStr(l.builtOutputShape ?? []),
+      l.learnableCount ? l.learnableCount.toLocaleString('en-US') + (l.learnRateFactor === 0 ? ' (frozen)' : '') : '-',
+      ...(isSeries ? [] : [this.#sources.get(l.name)!.join(', ') || '-']),
+    ]);
+    const head = ['#', 'name', 'type', 'output shape', 'learnables', ...(isSeries ? [] : ['inputs'])];
+    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+    const line = (r: string[]) => r.map((v, c) => (c === 0 || c === 4 ? v.padStart(widths[c]!) : v.padEnd(widths[c]!))).join('  ').trimEnd();
+    const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+    const total = this.learnableCount;
+    const trainable = this.trainableCount;
+    return [
+      line(head), rule, ...rows.map(line), rule,
+      `learnables: ${total.toLocaleString('en-US')} (${trainable.toLocaleString('en-US')} trainable)`,
+      `input ${shapeStr(this.inputShape)} -> output ${shapeStr(this.outputShape)}${this.classes ? `, ${this.classes.length} classes` : ''}`,
+    ].join('\n');
+  }
+
+  toString(): string {
+    return this.summary();
+  }
+
+  dispose(): void {
+    for (const l of this.layers) l.dispose();
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+}
