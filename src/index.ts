@@ -3,3 +3,4 @@ export * from './tensor/index.js';
 export * as functional from './nn/functional/index.js';
 export * as nn from './nn/index.js';
 export { Network } from './nn/network.js';
+export * as optim from './optim/index.js';
