@@ -1,0 +1,8 @@
+// Datastores: where training and evaluation read their observations from.
+export type { Batch, BatchOptions, Datastore, SplitOptions } from './datastore.js';
+export { tensorDatastore, TensorDatastore, type TensorDatastoreOptions } from './tensor-datastore.js';
+export {
+  readIdx, decodeIdx, idxDatastore, fashionMnist, mnist,
+  FASHION_MNIST_CLASSES, MNIST_CLASSES, FASHION_MNIST_FOLDER, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC,
+  type IdxData, type IdxType, type IdxArray, type IdxSplit, type IdxDatastoreOptions,
+} from './idx.js';

@@ -1,0 +1,6 @@
+// Files in and out: the safetensors format (dlkit's model files are safetensors).
+export {
+  saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, readSafetensorsHeader, parseSafetensorsHeader,
+  SafetensorsError, MAX_HEADER_BYTES,
+  type SafetensorsEntry, type SafetensorsHeader, type SafetensorsContents, type TensorSpec, type DecodeOptions, type SaveOptions,
+} from './safetensors.js';
