@@ -6,3 +6,4 @@ export { Network } from './nn/network.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export * as optim from './optim/index.js';
+export * from './train/index.js';

@@ -4,3 +4,4 @@ export {
   SafetensorsError, MAX_HEADER_BYTES,
   type SafetensorsEntry, type SafetensorsHeader, type SafetensorsContents, type TensorSpec, type DecodeOptions, type SaveOptions,
 } from './safetensors.js';
+export { saveModel, loadModel, MODEL_FORMAT } from './model.js';

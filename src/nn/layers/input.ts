@@ -105,7 +105,15 @@ export class ImageInput extends Layer {
   }
 
   protected options(): Record<string, unknown> {
-    return { inputSize: this.inputSize, normalization: this.normalization, mean: this.mean ?? undefined, std: this.std ?? undefined };
+    // The buffers are the truth once built (a loaded state dict or checkpoint writes them).
+    const fromBuffer = (k: string) => {
+      const b = this.buffers.get(k);
+      return b ? Array.from(b.dataSync() as Float32Array) : undefined;
+    };
+    return {
+      inputSize: this.inputSize, normalization: this.normalization,
+      mean: fromBuffer('mean') ?? this.mean ?? undefined, std: fromBuffer('std') ?? this.std ?? undefined,
+    };
   }
 }
 

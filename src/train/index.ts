@@ -1,0 +1,7 @@
+export { trainNetwork, trainingStep, validationMetrics, channelStatistics, type TrainingResult, type TrainingHistory, type TrainingRecord, type ValidationRecord } from './trainer.js';
+export { parseTrainingOptions, trainingOptionsSchema, type TrainingOptions, type TrainingOptionsInput, type IterationInfo } from './options.js';
+export { predict, classify, activations, topK, type Classification, type InferenceInput, type InferenceOptions } from './inference.js';
+export { evaluate, scorePredictions, formatEvaluation, saveConfusionChart, saveMisclassifiedGrid, type Evaluation, type ClassMetrics } from './metrics.js';
+export { saveCheckpoint, loadCheckpoint, type CheckpointInfo, type TrainingPosition } from './checkpoint.js';
+export { trainingProgressOption, confusionOption, renderSvg, savePng, saveHtml, chartHtml } from './charts.js';
+export { startProgressServer, type ProgressServer } from './progress-server.js';

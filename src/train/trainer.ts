@@ -1,0 +1,345 @@
+// trainNetwork: the training loop with validation, early stopping, learn-rate schedules,
+// gradient clipping, checkpoints, Ctrl-C handling, terminal progress and a live chart.
+// The step itself (`trainingStep`) is a plain function, so a custom loop can reuse it.
+import path from 'node:path';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Tensor } from '../tensor/tensor.js';
+import { tidy, keep, dispose } from '../tensor/memory.js';
+import { noGrad } from '../tensor/autograd.js';
+import { manualSeed, cudaAvailable } from '../tensor/engine.js';
+import type { Network } from '../nn/network.js';
+import { ImageInput } from '../nn/layers/input.js';
+import * as F from '../nn/functional/index.js';
+import type { Datastore } from '../data/datastore.js';
+import { Optimizer } from '../optim/optimizer.js';
+import { SGDM } from '../optim/sgdm.js';
+import { Adam, AdamW } from '../optim/adam.js';
+import { RMSProp } from '../optim/rmsprop.js';
+import { clipGradNorm } from '../optim/clip.js';
+import { constant, cosine, oneCycle, piecewise, warmup, type Schedule } from '../optim/schedule.js';
+import { parseTrainingOptions, type IterationInfo, type TrainingOptions, type TrainingOptionsInput } from './options.js';
+import { ProgressReporter } from './progress.js';
+import { startProgressServer, type ProgressServer } from './progress-server.js';
+import { trainingProgressOption, savePng, saveHtml, type ProgressData } from './charts.js';
+import { checkpointFile, loadCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint.js';
+
+export interface TrainingRecord {
+  iteration: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+  learnRate: number;
+  time: number;
+}
+
+export interface ValidationRecord {
+  iteration: number;
+  epoch: number;
+  loss: number;
+  accuracy: number;
+}
+
+export interface TrainingHistory {
+  training: TrainingRecord[];
+  validation: ValidationRecord[];
+  /** Why training ended. */
+  stoppedBy: 'max-epochs' | 'validation-patience' | 'interrupted' | 'callback' | null;
+  /** Seconds of training (over resumed runs too). */
+  elapsed: number;
+}
+
+export interface TrainingResult {
+  network: Network;
+  history: TrainingHistory;
+  /** The last checkpoint written, if any. */
+  checkpoint: string | null;
+  /** Files of the training-progress chart, when plots were on. */
+  plots: string[];
+}
+
+/** One optimization step on a batch: forward, loss, backward, clip, update. Returns loss and correct count. */
+export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, y: Tensor, options: { labelSmoothing?: number; gradientThreshold?: number } = {}): { loss: number; correct: number } {
+  return tidy(() => {
+    const out = network.forward(x, { training: true }) as Tensor;
+    const loss = F.crossEntropy(out, y, { labelSmoothing: options.labelSmoothing ?? 0 });
+    optimizer.zeroGrad();
+    loss.backward();
+    if (options.gradientThreshold !== undefined && Number.isFinite(options.gradientThreshold)) clipGradNorm(optimizer.params, options.gradientThreshold);
+    optimizer.step();
+    return { loss: loss.item(), correct: out.argmax(1).eq(y).sum().item() };
+  });
+}
+
+/** Loss and accuracy of the network on labeled data, in inference mode. */
+export async function validationMetrics(network: Network, data: Datastore, batchSize: number): Promise<{ loss: number; accuracy: number }> {
+  let lossSum = 0;
+  let correct = 0;
+  let n = 0;
+  for await (const { x, y } of data.batches({ batchSize })) {
+    if (!y) { x.dispose(); throw new TypeError(`validation data ${data.source} has no labels`); }
+    const [l, c] = tidy(() => noGrad(() => {
+      const out = network.forward(x, { training: false }) as Tensor;
+      return [F.crossEntropy(out, y, { reduction: 'sum' }).item(), out.argmax(1).eq(y).sum().item()];
+    }));
+    lossSum += l!;
+    correct += c!;
+    n += x.shape[0]!;
+    dispose([x, y]);
+  }
+  return { loss: lossSum / Math.max(n, 1), accuracy: correct / Math.max(n, 1) };
+}
+
+/** Per-channel mean and standard deviation of raw inputs, for zero-center / z-score normalization. */
+export async function channelStatistics(data: Datastore, batchSize = 1024): Promise<{ mean: number[]; std: number[] }> {
+  let sum: number[] | null = null;
+  let sumSq: number[] | null = null;
+  let count = 0;
+  for await (const { x, y } of data.batches({ batchSize })) {
+    const [s, q] = tidy(() => {
+      const flat = x.double().transpose(0, 1).reshape(x.shape[1]!, -1); // (C, N*H*W)
+      return [Array.from(flat.sum(1).dataSync() as Float64Array), Array.from(flat.square().sum(1).dataSync() as Float64Array)];
+    });
+    sum = sum ? sum.map((v, i) => v + s![i]!) : s!;
+    sumSq = sumSq ? sumSq.map((v, i) => v + q![i]!) : q!;
+    count += x.size / x.shape[1]!;
+    dispose([x, y]);
+  }
+  if (!sum || !sumSq || count === 0) throw new RangeError(`cannot compute normalization statistics: ${data.source} is empty`);
+  const mean = sum.map((v) => v / count);
+  const std = sumSq.map((v, i) => Math.sqrt(Math.max(v / count - mean[i]! ** 2, 0)) || 1);
+  return { mean, std };
+}
+
+function makeOptimizer(network: Network, o: TrainingOptions): Optimizer {
+  const groups = network.layers
+    .filter((l) => l.params.size > 0 && l.learnRateFactor > 0)
+    .map((l) => ({ params: [...l.params.values()], lrFactor: l.learnRateFactor, l2Factor: l.l2Factor, name: l.name }));
+  if (groups.length === 0) throw new RangeError('trainNetwork: the network has nothing to train (every layer with parameters is frozen)');
+  const lr = o.initialLearnRate ?? (o.solver === 'sgdm' ? 0.01 : 0.001);
+  switch (o.solver) {
+    case 'sgdm': return new SGDM(groups, { learnRate: lr, momentum: o.momentum, l2Regularization: o.l2Regularization });
+    case 'adam': return new Adam(groups, { learnRate: lr, l2Regularization: o.l2Regularization });
+    case 'adamw': return new AdamW(groups, { learnRate: lr, weightDecay: o.l2Regularization });
+    case 'rmsprop': return new RMSProp(groups, { learnRate: lr, l2Regularization: o.l2Regularization });
+  }
+}
+
+function makeSchedule(o: TrainingOptions): Schedule {
+  const inner = o.learnRateSchedule === 'piecewise' ? piecewise({ dropFactor: o.learnRateDropFactor, dropPeriod: o.learnRateDropPeriod })
+    : o.learnRateSchedule === 'cosine' ? cosine()
+      : o.learnRateSchedule === 'one-cycle' ? oneCycle()
+        : constant();
+  return o.warmupEpochs > 0 ? warmup(inner, { epochs: o.warmupEpochs }) : inner;
+}
+
+function checkData(data: Datastore, network: Network): void {
+  if (!data || typeof data.batches !== 'function') throw new TypeError('trainNetwork: the first argument must be a datastore (tensorDatastore, idxDatastore, imageDatastore, …)');
+  const want = network.inputShape;
+  if (data.inputShape.length !== want.length || data.inputShape.some((d, i) => d !== want[i])) {
+    throw new RangeError(`trainNetwork: the data's observations have shape [${data.inputShape.join(', ')}] but the network's input layer '${network.inputNames[0]}' expects [${want.join(', ')}]`);
+  }
+  if (!data.classes) throw new TypeError(`trainNetwork: ${data.source} has no labels; training needs labeled data`);
+  const outputs = network.outputShape.reduce((a, b) => a * b, 1);
+  if (outputs !== data.classes.length) {
+    throw new RangeError(`trainNetwork: the data has ${data.classes.length} classes but the network's output '${network.outputNames[0]}' gives ${outputs} values per observation (shape [${network.outputShape.join(', ')}])`);
+  }
+  if (network.classes && network.classes.join('\u0000') !== data.classes.join('\u0000')) {
+    throw new RangeError(`trainNetwork: the network's classes (${network.classes.join(', ')}) differ from the data's (${data.classes.join(', ')})`);
+  }
+}
+
+/**
+ * Trains `network` on labeled `data` (in place) and returns it with its history.
+ * Ctrl-C stops after the current iteration and writes a checkpoint that `resume` continues from.
+ */
+export async function trainNetwork(data: Datastore, network: Network, optionsInput: TrainingOptionsInput = {}): Promise<TrainingResult> {
+  const o = parseTrainingOptions(optionsInput);
+  if (o.executionEnvironment === 'gpu' && !cudaAvailable()) {
+    throw new RangeError("trainNetwork: executionEnvironment 'gpu' needs a CUDA GPU and a libtorch built for CUDA (set $LIBTORCH to one and run npm run setup); this one has none. Use 'auto' or 'cpu'.");
+  }
+  checkData(data, network);
+  if (o.validationData) {
+    const v = o.validationData;
+    if (v.inputShape.join() !== data.inputShape.join()) throw new RangeError(`trainNetwork: validationData observations have shape [${v.inputShape.join(', ')}], the training data's [${data.inputShape.join(', ')}]`);
+    if (!v.classes || v.classes.join('\u0000') !== data.classes!.join('\u0000')) throw new RangeError('trainNetwork: validationData must have the same classes as the training data');
+  }
+  const iterationsPerEpoch = Math.floor(data.size / o.miniBatchSize);
+  if (iterationsPerEpoch < 1) throw new RangeError(`trainNetwork: option 'miniBatchSize' (${o.miniBatchSize}) is larger than the training data (${data.size} observations)`);
+  network.classes = [...data.classes!];
+  const verbose = o.verbose ?? Boolean(process.stdout.isTTY);
+  const reporter = new ProgressReporter({ verbose, maxEpochs: o.maxEpochs });
+
+  if (o.seed !== undefined) manualSeed(o.seed);
+  for (const layer of network.inputLayers) {
+    if (layer instanceof ImageInput && layer.needsStatistics && !o.resume) {
+      reporter.log(`computing ${layer.normalization} normalization statistics over ${data.size} observations…`);
+      const { mean, std } = await channelStatistics(data);
+      layer.setStatistics(mean, std);
+    }
+  }
+
+  const optimizer = makeOptimizer(network, o);
+  const baseRate = optimizer.learnRate;
+  const schedule = makeSchedule(o);
+  const history: TrainingHistory = { training: [], validation: [], stoppedBy: null, elapsed: 0 };
+  let position: TrainingPosition = { epoch: 0, iterationInEpoch: 0, iteration: 0 };
+  let shuffleSeed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
+  let elapsedBefore = 0;
+  let lastCheckpoint: string | null = null;
+  let server: ProgressServer | null = null;
+  let stopRequested = false;
+  let best: { loss: number; state: Record<string, Tensor> | null; bad: number } = { loss: Infinity, state: null, bad: 0 };
+
+  const onSigint = () => {
+    if (stopRequested) {
+      process.stderr.write('\ninterrupted again: exiting without a checkpoint\n');
+      process.exit(130);
+    }
+    stopRequested = true;
+    process.stderr.write('\nstopping after this iteration (Ctrl-C again to quit at once)…\n');
+  };
+  process.on('SIGINT', onSigint);
+
+  try {
+    if (o.resume) {
+      const info = await loadCheckpoint(o.resume, network, optimizer);
+      if (info.miniBatchSize !== o.miniBatchSize) throw new RangeError(`trainNetwork: the checkpoint ${o.resume} was made with miniBatchSize ${info.miniBatchSize}, not ${o.miniBatchSize}: resume with the same value`);
+      if (info.solver !== o.solver) throw new RangeError(`trainNetwork: the checkpoint ${o.resume} was made with solver '${info.solver}', not '${o.solver}'`);
+      position = info.position;
+      history.training = info.history.training;
+      history.validation = info.history.validation;
+      shuffleSeed = info.shuffleSeed;
+      elapsedBefore = info.elapsed;
+      if (position.iterationInEpoch >= iterationsPerEpoch) position = { epoch: position.epoch + 1, iterationInEpoch: 0, iteration: position.iteration };
+      reporter.log(`resuming from ${o.resume} at epoch ${position.epoch + 1}, iteration ${position.iteration}`);
+    }
+    if (o.plots === 'training-progress') {
+      server = await startProgressServer(o.plotsPort);
+      reporter.log(`training progress: ${server.url}`);
+    }
+    const progressData = (status: string): ProgressData => ({
+      training: history.training, validation: history.validation, iterationsPerEpoch, status,
+      title: `Training progress (${o.solver}, batch ${o.miniBatchSize})`,
+    });
+    const start = performance.now();
+    const elapsed = () => elapsedBefore + (performance.now() - start) / 1000;
+
+    const writeCheckpoint = async (): Promise<void> => {
+      const folder = o.checkpointPath ?? (stopRequested ? 'checkpoints' : null);
+      if (!folder) return;
+      const file = checkpointFile(folder, position);
+      await saveCheckpoint(file, network, optimizer, {
+        position, history: { ...history, elapsed: elapsed() }, shuffleSeed, miniBatchSize: o.miniBatchSize, solver: o.solver, elapsed: elapsed(),
+      });
+      lastCheckpoint = file;
+    };
+
+    const validate = async (epoch: number): Promise<boolean> => {
+      const v = await validationMetrics(network, o.validationData!, o.miniBatchSize);
+      history.validation.push({ iteration: position.iteration, epoch: epoch + 1, ...v });
+      if (v.loss < best.loss) {
+        best.loss = v.loss;
+        best.bad = 0;
+        if (o.outputNetwork === 'best-validation-loss') {
+          if (best.state) dispose(best.state);
+          best.state = tidy(() => Object.fromEntries(Object.entries(network.stateDict()).map(([k, t]) => [k, keep(t.detach().clone())])));
+        }
+      } else if (++best.bad >= o.validationPatience) {
+        history.stoppedBy = 'validation-patience';
+        reporter.log(`validation loss has not improved for ${best.bad} validations: stopping early`);
+        return true;
+      }
+      return false;
+    };
+
+    training: for (let epoch = position.epoch; epoch < o.maxEpochs; epoch++) {
+      const skip = epoch === position.epoch ? position.iterationInEpoch : 0;
+      position = { epoch, iterationInEpoch: skip, iteration: position.iteration };
+      reporter.startEpoch(epoch + 1, iterationsPerEpoch, skip);
+      const epochStart = performance.now();
+      let seen = 0;
+      let b = 0;
+      let lastValidatedAt = -1;
+      const batches = data.batches({
+        batchSize: o.miniBatchSize, dropLast: true, shuffle: o.shuffle !== 'never', seed: shuffleSeed,
+        epoch: o.shuffle === 'every-epoch' ? epoch : 0,
+      });
+      for await (const { x, y } of batches) {
+        if (b++ < skip) { dispose([x, y]); continue; }
+        const learnRate = baseRate * schedule({ iteration: position.iteration, epoch, iterationsPerEpoch, maxEpochs: o.maxEpochs });
+        optimizer.learnRate = learnRate;
+        const n = x.shape[0]!;
+        let result: { loss: number; correct: number };
+        try {
+          result = trainingStep(network, optimizer, x, y!, { labelSmoothing: o.labelSmoothing, gradientThreshold: o.gradientThreshold });
+        } finally {
+          dispose([x, y]);
+        }
+        if (!Number.isFinite(result.loss)) {
+          throw new RangeError(`trainNetwork: the loss became ${result.loss} at iteration ${position.iteration + 1} (epoch ${epoch + 1}); lower initialLearnRate (now ${learnRate.toPrecision(3)}) or set gradientThreshold`);
+        }
+        seen += n;
+        position = { epoch, iterationInEpoch: position.iterationInEpoch + 1, iteration: position.iteration + 1 };
+        const record: TrainingRecord = { iteration: position.iteration, epoch: epoch + 1, loss: result.loss, accuracy: result.correct / n, learnRate, time: elapsed() };
+        history.training.push(record);
+        let stopForPatience = false;
+        const info: IterationInfo = { epoch: epoch + 1, iteration: position.iteration, loss: record.loss, accuracy: record.accuracy, learnRate, elapsed: record.time };
+        if (o.validationData && position.iteration % o.validationFrequency === 0) {
+          stopForPatience = await validate(epoch);
+          lastValidatedAt = position.iteration;
+          const v = history.validation.at(-1)!;
+          info.validationLoss = v.loss;
+          info.validationAccuracy = v.accuracy;
+        }
+        const rate = seen / ((performance.now() - epochStart) / 1000);
+        if (position.iteration % o.verboseFrequency === 0 || position.iteration === 1 || info.validationLoss !== undefined) {
+          reporter.row({ ...info, rate });
+        }
+        reporter.tick(position.iterationInEpoch, record.loss, rate);
+        server?.update(trainingProgressOption(progressData(`epoch ${epoch + 1}/${o.maxEpochs}, iteration ${position.iteration}`)));
+        if (o.onIteration && o.onIteration(info) === false) { history.stoppedBy = 'callback'; break training; }
+        if (stopForPatience) break training;
+        if (stopRequested) { history.stoppedBy = 'interrupted'; break training; }
+        await yieldToEventLoop(); // keeps the progress page, signals and timers alive
+      }
+      reporter.endEpoch();
+      if (o.validationData && lastValidatedAt !== position.iteration) {
+        const stop = await validate(epoch);
+        const v = history.validation.at(-1)!;
+        reporter.row({ epoch: epoch + 1, iteration: position.iteration, elapsed: elapsed(), loss: history.training.at(-1)?.loss ?? NaN, accuracy: history.training.at(-1)?.accuracy ?? NaN, validationLoss: v.loss, validationAccuracy: v.accuracy, learnRate: optimizer.learnRate });
+        if (stop) break training;
+      }
+      if (o.checkpointPath && (epoch + 1) % o.checkpointFrequency === 0) await writeCheckpoint();
+    }
+    reporter.stop();
+    if (!history.stoppedBy) history.stoppedBy = 'max-epochs';
+    if (history.stoppedBy === 'interrupted') {
+      await writeCheckpoint();
+      process.stderr.write(`checkpoint written to ${lastCheckpoint}\nresume with: trainNetwork(data, network, { ...options, resume: '${lastCheckpoint}' })  or  dlkit train … --resume ${lastCheckpoint}\n`);
+    } else if (o.checkpointPath && history.stoppedBy !== 'max-epochs') {
+      await writeCheckpoint();
+    }
+    if (best.state) {
+      network.loadStateDict(best.state);
+      reporter.log(`returning the network with the lowest validation loss (${best.loss.toFixed(4)})`);
+    }
+    history.elapsed = elapsed();
+    const plots: string[] = [];
+    if (o.plots === 'training-progress') {
+      const option = trainingProgressOption(progressData(`done: ${history.stoppedBy}, ${history.training.length} iterations in ${history.elapsed.toFixed(0)} s`));
+      server?.update(option, true);
+      const dir = o.reportPath ?? o.checkpointPath ?? '.';
+      const base = path.join(dir, 'training-progress');
+      await savePng(option, `${base}.png`, 1000, 700);
+      await saveHtml(option, 'dlkit training progress', `${base}.html`);
+      plots.push(`${base}.png`, `${base}.html`);
+    }
+    return { network, history, checkpoint: lastCheckpoint, plots };
+  } finally {
+    process.off('SIGINT', onSigint);
+    reporter.stop();
+    optimizer.dispose();
+    if (best.state) dispose(best.state);
+    await server?.close();
+  }
+}
