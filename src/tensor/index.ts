@@ -4,3 +4,4 @@ export { tidy, keep, dispose, memory, emptyCache, setCacheLimit, type MemoryInfo
 export { noGrad, isGradEnabled, setGradEnabled } from './autograd.js';
 export { setNumThreads, getNumThreads, manualSeed, cudaAvailable, defaultDevice, buildInfo } from './engine.js';
 export type { DType, TypedArray } from './dtype.js';
+export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult, type GradcheckOutput } from './gradcheck.js';

@@ -40,8 +40,10 @@ function describeArg(a: unknown): string {
   return JSON.stringify(a) ?? String(a);
 }
 
-function enrich(err: unknown, id: number, args: unknown[]): Error {
+function enrich(err: unknown, id: number, op: string, args: unknown[]): Error {
   const e = err instanceof Error ? err : new Error(String(err));
+  // Native errors already start with the op; those raised in JS (a disposed argument) do not.
+  if (!e.message.startsWith(`${op}:`)) e.message = `${op}: ${e.message}`;
   if (!args.some((a) => a instanceof Tensor || Array.isArray(a))) return e;
   let names: string[] = [];
   try { names = native.opArgNames(id); } catch { /* keep positional */ }
@@ -70,7 +72,7 @@ export function callOp<T = Tensor>(name: string, overload: string, ...args: unkn
   try {
     r = native.call(id, ...args.map(toNativeArg));
   } catch (err) {
-    throw enrich(err, id, args);
+    throw enrich(err, id, `${name.includes('::') ? name : `aten::${name}`}${overload ? `.${overload}` : ''}`, args);
   }
   return wrapResult(r, args) as T;
 }
@@ -78,6 +80,18 @@ export function callOp<T = Tensor>(name: string, overload: string, ...args: unkn
 /** The schema libtorch gives for an operator, e.g. opSchema('conv2d'). */
 export function opSchema(name: string, overload = ''): string {
   return native.opSchema(lookup(name, overload));
+}
+
+/**
+ * For the checks TypeScript ops make before calling libtorch: `value` must be a live Tensor.
+ * Names the op and the argument (a JS caller may pass anything).
+ */
+export function checkTensor(op: string, arg: string, value: unknown): asserts value is Tensor {
+  if (!(value instanceof Tensor)) {
+    const got = value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value;
+    throw new TypeError(`${op}: argument '${arg}' expects a tensor, got ${got}`);
+  }
+  if (value.isDisposed) throw new Error(`${op}: argument '${arg}' is a tensor that was disposed`);
 }
 
 const isTensor = (x: unknown): x is Tensor => x instanceof Tensor;

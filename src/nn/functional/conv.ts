@@ -1,5 +1,5 @@
 // Convolutions (aten::conv1d / conv2d / conv_transpose2d).
-import { callOp, type Tensor } from '../../tensor/tensor.js';
+import { callOp, checkTensor, type Tensor } from '../../tensor/tensor.js';
 
 export interface ConvOptions {
   stride?: number | number[];
@@ -10,6 +10,8 @@ export interface ConvOptions {
 }
 
 function checkConv(name: string, input: Tensor, weight: Tensor, spatial: number, groups: number): void {
+  checkTensor(name, 'input', input);
+  checkTensor(name, 'weight', weight);
   const want = spatial + 2;
   if (input.ndim !== want) {
     throw new RangeError(`${name}: input must be ${want}-D (N, C, ${spatial === 1 ? 'L' : 'H, W'}), got shape [${input.shape.join(', ')}]`);
@@ -54,6 +56,8 @@ export interface ConvTransposeOptions {
 /** Transposed 2-D convolution: input (N, C, H, W), weight (C, out/groups, kH, kW). */
 export function convTranspose2d(input: Tensor, weight: Tensor, bias?: Tensor | null, o: ConvTransposeOptions = {}): Tensor {
   const groups = o.groups ?? 1;
+  checkTensor('convTranspose2d', 'input', input);
+  checkTensor('convTranspose2d', 'weight', weight);
   if (input.ndim !== 4 || weight.ndim !== 4) {
     throw new RangeError(`convTranspose2d: input and weight must be 4-D, got input [${input.shape.join(', ')}] and weight [${weight.shape.join(', ')}]`);
   }

@@ -1,8 +1,10 @@
 // Fully connected layers and dropout.
-import { callOp, type Tensor } from '../../tensor/tensor.js';
+import { callOp, checkTensor, type Tensor } from '../../tensor/tensor.js';
 
 /** y = x W^T + b; x (…, in), weight (out, in), bias (out). */
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  checkTensor('linear', 'input', input);
+  checkTensor('linear', 'weight', weight);
   const inFeatures = input.shape[input.ndim - 1];
   if (weight.ndim !== 2 || weight.shape[1] !== inFeatures) {
     throw new RangeError(`linear: input [${input.shape.join(', ')}] has ${inFeatures} features but weight has shape [${weight.shape.join(', ')}] (expected [out, ${inFeatures}])`);

@@ -1,5 +1,5 @@
 // Loss functions.
-import { callOp, type Tensor } from '../../tensor/tensor.js';
+import { callOp, checkTensor, type Tensor } from '../../tensor/tensor.js';
 import { Reduction, type ReductionName } from '../../tensor/dtype.js';
 
 export interface CrossEntropyOptions {
@@ -11,6 +11,8 @@ export interface CrossEntropyOptions {
 }
 
 function checkClassTarget(name: string, input: Tensor, target: Tensor): void {
+  checkTensor(name, 'input', input);
+  checkTensor(name, 'target', target);
   if (target.dtype !== 'int64' && !(target.dtype.startsWith('float') && target.shape.length === input.shape.length)) {
     throw new TypeError(`${name}: target must hold class indices as int64 (or class probabilities shaped like the input), got ${target.dtype} [${target.shape.join(', ')}]`);
   }
@@ -37,6 +39,8 @@ export function nllLoss(input: Tensor, target: Tensor, o: Omit<CrossEntropyOptio
 }
 
 function checkSameShape(name: string, input: Tensor, target: Tensor): void {
+  checkTensor(name, 'input', input);
+  checkTensor(name, 'target', target);
   if (input.shape.length !== target.shape.length || input.shape.some((d, i) => d !== target.shape[i])) {
     throw new RangeError(`${name}: input [${input.shape.join(', ')}] and target [${target.shape.join(', ')}] must have the same shape`);
   }

@@ -1,5 +1,5 @@
 // Normalization: batch norm, layer norm, local response (cross-channel) norm.
-import { callOp, type Tensor } from '../../tensor/tensor.js';
+import { callOp, checkTensor, type Tensor } from '../../tensor/tensor.js';
 import { tidy } from '../../tensor/memory.js';
 import { avgPool2d } from './pooling.js';
 
@@ -17,12 +17,14 @@ export interface BatchNormOptions {
 /** Batch normalization over the channel dimension (dim 1). Running statistics are updated in place. */
 export function batchNorm(input: Tensor, o: BatchNormOptions = {}): Tensor {
   const training = o.training ?? false;
+  checkTensor('batchNorm', 'input', input);
   if (!training && (!o.runningMean || !o.runningVar)) {
     throw new TypeError('batchNorm: runningMean and runningVar are required when training is false');
   }
   if (input.ndim < 2) throw new RangeError(`batchNorm: input must be at least 2-D (N, C, ...), got shape [${input.shape.join(', ')}]`);
   const c = input.shape[1]!;
   for (const [name, t] of [['weight', o.weight], ['bias', o.bias], ['runningMean', o.runningMean], ['runningVar', o.runningVar]] as const) {
+    if (t) checkTensor('batchNorm', name, t);
     if (t && (t.ndim !== 1 || t.shape[0] !== c)) {
       throw new RangeError(`batchNorm: ${name} must have shape [${c}] for input [${input.shape.join(', ')}], got [${t.shape.join(', ')}]`);
     }
@@ -33,6 +35,7 @@ export function batchNorm(input: Tensor, o: BatchNormOptions = {}): Tensor {
 
 /** Layer normalization over the trailing `normalizedShape` dimensions. */
 export function layerNorm(input: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+  checkTensor('layerNorm', 'input', input);
   const tail = input.shape.slice(input.ndim - normalizedShape.length);
   if (tail.length !== normalizedShape.length || tail.some((d, i) => d !== normalizedShape[i])) {
     throw new RangeError(`layerNorm: input shape [${input.shape.join(', ')}] does not end with normalizedShape [${normalizedShape.join(', ')}]`);
@@ -53,6 +56,7 @@ export interface LocalResponseNormOptions {
  */
 export function localResponseNorm(input: Tensor, size: number, o: LocalResponseNormOptions = {}): Tensor {
   const { alpha = 1e-4, beta = 0.75, k = 1 } = o;
+  checkTensor('localResponseNorm', 'input', input);
   if (input.ndim < 3) throw new RangeError(`localResponseNorm: input must be at least 3-D (N, C, ...), got shape [${input.shape.join(', ')}]`);
   return tidy(() => {
     const [n, c] = input.shape as [number, number];

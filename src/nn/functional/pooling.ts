@@ -1,5 +1,5 @@
 // Pooling (aten::max_pool1d/2d, avg_pool2d, adaptive pools).
-import { callOp, type Tensor } from '../../tensor/tensor.js';
+import { callOp, checkTensor, type Tensor } from '../../tensor/tensor.js';
 
 export interface PoolOptions {
   /** Defaults to the kernel size, as PyTorch. */
@@ -10,6 +10,7 @@ export interface PoolOptions {
 }
 
 function check(name: string, input: Tensor, dims: number[]): void {
+  checkTensor(name, 'input', input);
   if (!dims.includes(input.ndim)) {
     throw new RangeError(`${name}: input must be ${dims.join('-D or ')}-D, got shape [${input.shape.join(', ')}]`);
   }
