@@ -1,42 +1,226 @@
 #!/usr/bin/env node
 // The dlkit command line: parses, validates, calls the library; no logic of its own.
-import { parseArgs } from 'node:util';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import path from 'node:path';
+import { mkdirSync } from 'node:fs';
 import * as dl from '../index.js';
 
 const USAGE = `usage: dlkit <command> [options]
 
 commands:
-  demo       the main job on the default data (Fashion-MNIST)
-  info       libtorch build, threads, devices and memory
-  help       this text`;
+  train [fashion-mnist | <IDX folder>]   train a CNN from scratch and evaluate it on the test split
+      --preset quick|default|best   network and recipe (default: default)
+      --epochs N  --batch-size N  --lr X  --solver sgdm|adam|adamw|rmsprop
+      --schedule none|piecewise|cosine|one-cycle  --seed N  --label-smoothing X
+      --validation-fraction F       hold out this fraction of the training data for validation
+      --out FILE                    model file (default: out/<data>/model.safetensors)
+      --plots                       live training-progress chart in the browser, saved as PNG/HTML
+      --checkpoint-dir DIR          checkpoint every epoch (Ctrl-C always writes one)
+      --resume FILE                 continue from a checkpoint
+      --limit N  --test-limit N     use only the first N training / test observations
+      --quiet                       no progress table
+  classify <model> <image files…> [--top K]   top-K labels with scores for each image
+  evaluate <model> <data> [--out-dir DIR]     accuracy, per-class table, confusion matrix, misclassified grid
+  summary <model>                             the network's layer table
+  demo                                        train on Fashion-MNIST with the default preset
+  info                                        libtorch, threads, devices and memory`;
 
-function info(): void {
+class UsageError extends Error {}
+
+function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, positionals: [number, number]) {
+  let r;
+  try {
+    r = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const [min, max] = positionals;
+  if (r.positionals.length < min) throw new UsageError(`missing argument${min - r.positionals.length > 1 ? 's' : ''}`);
+  if (r.positionals.length > max) throw new UsageError(`unexpected argument '${r.positionals[max]}'`);
+  return r;
+}
+
+function num(value: string | undefined, flag: string, { integer = false, min = -Infinity, max = Infinity } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new UsageError(`--${flag} must be ${integer ? 'a whole number' : 'a number'}${min > -Infinity ? ` >= ${min}` : ''}${max < Infinity ? ` <= ${max}` : ''}, got '${value}'`);
+  }
+  return n;
+}
+
+function firstN(data: dl.Datastore, n: number | undefined): dl.Datastore {
+  if (n === undefined || n >= data.size) return data;
+  return data.subset(Array.from({ length: n }, (_, i) => i));
+}
+
+async function observation(data: dl.Datastore, index: number): Promise<dl.Tensor> {
+  for await (const { x, y } of data.subset([index]).batches({ batchSize: 1 })) {
+    y?.dispose();
+    const one = x.select(0, 0);
+    x.dispose();
+    return one;
+  }
+  throw new Error(`observation ${index} not found`);
+}
+
+async function report(network: dl.Network, test: dl.Datastore, dir: string): Promise<dl.Evaluation> {
+  const e = await dl.evaluate(network, test);
+  await dl.saveConfusionChart(e, path.join(dir, 'confusion-matrix'));
+  await dl.saveMisclassifiedGrid(e, (i) => observation(test, i), path.join(dir, 'misclassified.png'));
+  return e;
+}
+
+async function train(args: string[]): Promise<number> {
+  const { values: v, positionals } = parse(args, {
+    preset: { type: 'string', default: 'default' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
+    solver: { type: 'string' }, schedule: { type: 'string' }, seed: { type: 'string' }, 'label-smoothing': { type: 'string' },
+    'validation-fraction': { type: 'string' }, out: { type: 'string' }, plots: { type: 'boolean', default: false },
+    'checkpoint-dir': { type: 'string' }, resume: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
+    quiet: { type: 'boolean', default: false },
+  }, [0, 1]);
+  const dataSpec = positionals[0] ?? 'fashion-mnist';
+  const recipe = dl.preset(v.preset!);
+  const limit = num(v.limit, 'limit', { integer: true, min: 1 });
+  const testLimit = num(v['test-limit'], 'test-limit', { integer: true, min: 1 });
+  const fraction = num(v['validation-fraction'], 'validation-fraction', { min: 0, max: 0.9 });
+  const name = dataSpec === 'fashion-mnist' ? 'fashion-mnist' : path.basename(path.resolve(dataSpec));
+  const out = v.out ?? path.join('out', name, 'model.safetensors');
+  const outDir = path.dirname(out);
+  mkdirSync(outDir, { recursive: true });
+
+  let trainData = firstN(await dl.openDatastore(dataSpec, 'train'), limit);
+  let validationData: dl.Datastore | undefined;
+  if (fraction) [validationData, trainData] = trainData.split(fraction, { seed: 0 });
+  let testData: dl.Datastore | null = null;
+  try {
+    testData = firstN(await dl.openDatastore(dataSpec, 'test'), testLimit);
+  } catch (err) {
+    console.log(`no test split (${(err as Error).message}): skipping the test evaluation`);
+  }
+  const classes = trainData.classes;
+  if (!classes) throw new Error(`${dataSpec}: the training data has no labels`);
+  console.log(`data: ${trainData.size} training observations of shape [${trainData.inputShape.join(', ')}], ${classes.length} classes (${trainData.source})${validationData ? `, ${validationData.size} held out for validation` : ''}${testData ? `, ${testData.size} test` : ''}`);
+  console.log(`preset '${v.preset}': ${recipe.description}; ${dl.getNumThreads()} threads`);
+  const network = recipe.network(trainData.inputShape, classes);
+  if (!v.quiet) console.log(network.summary());
+  const options: dl.TrainingOptionsInput = {
+    ...recipe.options,
+    ...(v.epochs !== undefined && { maxEpochs: num(v.epochs, 'epochs', { integer: true, min: 1 }) }),
+    ...(v['batch-size'] !== undefined && { miniBatchSize: num(v['batch-size'], 'batch-size', { integer: true, min: 1 }) }),
+    ...(v.lr !== undefined && { initialLearnRate: num(v.lr, 'lr', { min: 0 }) }),
+    ...(v.solver !== undefined && { solver: v.solver as dl.TrainingOptions['solver'] }),
+    ...(v.schedule !== undefined && { learnRateSchedule: v.schedule as dl.TrainingOptions['learnRateSchedule'] }),
+    ...(v.seed !== undefined && { seed: num(v.seed, 'seed', { integer: true, min: 0 }) }),
+    ...(v['label-smoothing'] !== undefined && { labelSmoothing: num(v['label-smoothing'], 'label-smoothing', { min: 0, max: 1 }) }),
+    ...(validationData && { validationData, validationFrequency: Math.max(1, Math.floor(trainData.size / (recipe.options.miniBatchSize ?? 128))) }),
+    ...(v['checkpoint-dir'] !== undefined && { checkpointPath: v['checkpoint-dir'] }),
+    ...(v.resume !== undefined && { resume: v.resume }),
+    plots: v.plots ? 'training-progress' : 'none',
+    reportPath: outDir,
+    verbose: !v.quiet,
+    verboseFrequency: 100,
+  };
+  const started = performance.now();
+  const { history } = await dl.trainNetwork(trainData, network, options);
+  const trainSeconds = (performance.now() - started) / 1000;
+  await dl.saveModel(network, out);
+  console.log(`trained ${history.training.length} iterations in ${trainSeconds.toFixed(1)} s (${history.stoppedBy})`);
+  if (testData) {
+    const e = await report(network, testData, outDir);
+    console.log(`test accuracy: ${e.accuracy.toFixed(4)}`);
+  }
+  console.log(`model: ${out}`);
+  console.log(`report: ${path.join(outDir, 'confusion-matrix.png')}, ${path.join(outDir, 'misclassified.png')}${v.plots ? `, ${path.join(outDir, 'training-progress.png')}` : ''}`);
+  network.dispose();
+  return history.stoppedBy === 'interrupted' ? 130 : 0;
+}
+
+async function classify(args: string[]): Promise<number> {
+  const { values: v, positionals } = parse(args, { top: { type: 'string', default: '3' } }, [2, Infinity]);
+  const [modelFile, ...files] = positionals as [string, ...string[]];
+  const k = num(v.top, 'top', { integer: true, min: 1 })!;
+  const network = await dl.loadModel(modelFile);
+  const size = network.inputShape;
+  const classes = network.classes ?? [];
+  let failed = 0;
+  for (const file of files) {
+    let x: dl.Tensor;
+    try {
+      x = await readAsBatch(file, size);
+    } catch (err) {
+      console.error(`${(err as Error).message}`);
+      failed++;
+      continue;
+    }
+    const { scores } = await dl.classify(network, x);
+    const [top] = dl.topK(scores, classes, k);
+    console.log(`${file}: ${top!.map((t) => `${t.label} (${t.score.toFixed(3)})`).join(', ')}`);
+    dl.dispose([x, scores]);
+  }
+  network.dispose();
+  return failed ? 1 : 0;
+}
+
+async function readAsBatch(file: string, size: readonly number[]): Promise<dl.Tensor> {
+  const img = await dl.readImage(file, { size });
+  const x = img.unsqueeze(0);
+  img.dispose();
+  return x;
+}
+
+async function evaluateCmd(args: string[]): Promise<number> {
+  const { values: v, positionals } = parse(args, { 'out-dir': { type: 'string' }, limit: { type: 'string' } }, [2, 2]);
+  const [modelFile, dataSpec] = positionals as [string, string];
+  const network = await dl.loadModel(modelFile);
+  const data = firstN(await dl.openDatastore(dataSpec, 'test'), num(v.limit, 'limit', { integer: true, min: 1 }));
+  const dir = v['out-dir'] ?? path.dirname(modelFile);
+  mkdirSync(dir, { recursive: true });
+  const e = await report(network, data, dir);
+  console.log(dl.formatEvaluation(e));
+  console.log(`confusion matrix: ${path.join(dir, 'confusion-matrix.png')} (and .html); misclassified: ${path.join(dir, 'misclassified.png')}`);
+  network.dispose();
+  return 0;
+}
+
+async function summary(args: string[]): Promise<number> {
+  const { positionals } = parse(args, {}, [1, 1]);
+  const network = await dl.loadModel(positionals[0]!);
+  console.log(network.summary());
+  network.dispose();
+  return 0;
+}
+
+function info(): number {
   const m = dl.memory();
   console.log(`dlkit: libtorch with ${dl.getNumThreads()} intra-op threads, device ${dl.defaultDevice()}`);
   console.log(`memory: ${m.liveTensors} live tensors, ${m.inUseBytes} bytes in use, ${m.cachedBytes} cached`);
   console.log(dl.buildInfo().parallel.trim());
+  return 0;
 }
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  switch (command) {
-    case 'info':
-      parseArgs({ args: rest, options: {} });
-      info();
-      return 0;
-    case 'demo':
-      parseArgs({ args: rest, options: {} });
-      console.log('dlkit demo: training on Fashion-MNIST arrives with the training issue; the engine is ready:');
-      info();
-      return 0;
-    case 'help':
-    case '--help':
-    case '-h':
-      console.log(USAGE);
-      return 0;
-    default:
-      console.error(command ? `dlkit: unknown command '${command}'\n${USAGE}` : USAGE);
+  try {
+    switch (command) {
+      case 'train': return await train(rest);
+      case 'demo': return await train(['fashion-mnist', ...rest]);
+      case 'classify': return await classify(rest);
+      case 'evaluate': return await evaluateCmd(rest);
+      case 'summary': return await summary(rest);
+      case 'info': return info();
+      case 'help': case '--help': case '-h':
+        console.log(USAGE);
+        return 0;
+      default:
+        throw new UsageError(command ? `unknown command '${command}'` : 'missing command');
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`dlkit ${command ?? ''}: ${err.message}\n${USAGE}`);
       return 2;
+    }
+    throw err;
   }
 }
 

@@ -6,3 +6,5 @@ export {
   FASHION_MNIST_CLASSES, MNIST_CLASSES, FASHION_MNIST_FOLDER, IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC,
   type IdxData, type IdxType, type IdxArray, type IdxSplit, type IdxDatastoreOptions,
 } from './idx.js';
+export { readImage, type ReadImageOptions } from './image.js';
+export { openDatastore } from './open.js';

@@ -90,13 +90,14 @@ export async function saveConfusionChart(e: Evaluation, base: string, title = `C
  * A grid of misclassified examples (most confident mistakes first), each captioned
  * "true → predicted (confidence)". `images` yields [C, H, W] raw 0–255 pixels per observation.
  */
-export async function saveMisclassifiedGrid(e: Evaluation, images: (index: number) => Promise<Tensor> | Tensor, file: string, { max = 36, cell = 112 } = {}): Promise<number> {
+export async function saveMisclassifiedGrid(e: Evaluation, images: (index: number) => Promise<Tensor> | Tensor, file: string, { max = 36, cell = 128 } = {}): Promise<number> {
   const wrong = Array.from(e.predicted.keys()).filter((i) => e.predicted[i] !== e.actual[i]);
   wrong.sort((a, b) => e.confidence[b]! - e.confidence[a]!);
   const shown = wrong.slice(0, max);
   const cols = Math.max(1, Math.min(6, shown.length));
   const rows = Math.max(1, Math.ceil(shown.length / cols));
   const caption = 30;
+  const gap = 8;
   const tiles: sharp.OverlayOptions[] = [];
   for (let k = 0; k < shown.length; k++) {
     const i = shown[k]!;
@@ -106,15 +107,18 @@ export async function saveMisclassifiedGrid(e: Evaluation, images: (index: numbe
     img.dispose();
     const tile = await sharp(Buffer.from(pixels), { raw: { width: w, height: h, channels: c as 1 | 3 | 4 } })
       .resize(cell, cell, { fit: 'contain', kernel: 'nearest', background: '#ffffff' }).png().toBuffer();
-    const x = (k % cols) * cell;
-    const y = Math.floor(k / cols) * (cell + caption);
+    const x = (k % cols) * (cell + gap);
+    const y = Math.floor(k / cols) * (cell + caption + gap);
     tiles.push({ input: tile, left: x, top: y });
     const esc = (s: string) => s.replace(/[&<>]/g, (ch) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[ch]!);
-    const text = `${esc(e.classes[e.actual[i]!]!)} → ${esc(e.classes[e.predicted[i]!]!)} (${(e.confidence[i]! * 100).toFixed(0)}%)`;
-    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${cell}" height="${caption}"><rect width="100%" height="100%" fill="#fff"/><text x="${cell / 2}" y="12" font-size="10" font-family="sans-serif" text-anchor="middle" fill="#b00">${text}</text></svg>`;
+    const truth = `true: ${esc(e.classes[e.actual[i]!]!)}`;
+    const guess = `predicted: ${esc(e.classes[e.predicted[i]!]!)} (${(e.confidence[i]! * 100).toFixed(0)}%)`;
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${cell}" height="${caption}"><rect width="100%" height="100%" fill="#fff"/>`
+      + `<text x="${cell / 2}" y="12" font-size="10" font-family="sans-serif" text-anchor="middle" fill="#222">${truth}</text>`
+      + `<text x="${cell / 2}" y="25" font-size="9" font-family="sans-serif" text-anchor="middle" fill="#b00">${guess}</text></svg>`;
     tiles.push({ input: Buffer.from(svg), left: x, top: y + cell });
   }
-  const png = await sharp({ create: { width: cols * cell, height: rows * (cell + caption), channels: 3, background: '#ffffff' } })
+  const png = await sharp({ create: { width: cols * (cell + gap) - gap, height: rows * (cell + caption + gap) - gap, channels: 3, background: '#ffffff' } })
     .composite(tiles).png().toBuffer();
   await writeFileAtomic(file, png);
   return shown.length;
