@@ -69,7 +69,8 @@ export abstract class Layer {
       this.#created = true;
       tidy(() => {
         const made = this.createParams(inputs);
-        for (const [k, t] of Object.entries(made.params ?? {})) this.params.set(k, keep(t.requiresGrad_(true)));
+        // A layer whose config says learnRateFactor 0 (frozen, then saved) stays frozen.
+        for (const [k, t] of Object.entries(made.params ?? {})) this.params.set(k, keep(t.requiresGrad_(this.learnRateFactor > 0)));
         for (const [k, t] of Object.entries(made.buffers ?? {})) this.buffers.set(k, keep(t));
       });
     }
@@ -146,6 +147,7 @@ export abstract class Layer {
 /** Spreads a number to `n` items, or checks an array has `n` items. */
 export function tuple(v: number | readonly number[], n: number, what: string): number[] {
   if (typeof v === 'number') return Array(n).fill(v);
+  if (!Array.isArray(v)) throw new RangeError(`${what}: expected a number or ${n} numbers, got ${JSON.stringify(v) ?? String(v)}`);
   if (v.length !== n) throw new RangeError(`${what}: expected ${n} numbers, got ${v.length}: [${v.join(', ')}]`);
   return [...v];
 }
@@ -153,6 +155,6 @@ export function tuple(v: number | readonly number[], n: number, what: string): n
 /** Checks a numeric option; the message names the layer and the option. */
 export function checkOption(layer: string, option: string, value: unknown, test: (v: number) => boolean, expected: string): void {
   if (typeof value !== 'number' || !test(value)) {
-    throw new RangeError(`${layer}: option '${option}' must be ${expected}, got ${JSON.stringify(value)}`);
+    throw new RangeError(`${layer}: option '${option}' must be ${expected}, got ${typeof value === 'number' ? String(value) : JSON.stringify(value)}`);
   }
 }

@@ -4,6 +4,7 @@
 // errors (unconnected layers, cycles, shapes that don't fit) before any data flows.
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
+import { tidy } from '../tensor/memory.js';
 import { Layer, LayerError, shapeStr, type LayerConfig, type Shape } from './layer.js';
 import { ImageInput, FeatureInput } from './layers/input.js';
 import { Conv2d } from './layers/conv.js';
@@ -107,11 +108,11 @@ export class Network {
       this.#byName.set(l.name, l);
     }
     this.#connections = spec.connections.map(([a, b]) => [a, b]);
-    this.#wire(layers);
     this.inputNames = layers.filter(isInputLayer).map((l) => l.name);
     if (this.inputNames.length === 0) {
       throw new TypeError(`the network has no input layer: start it with imageInput({ inputSize: [C, H, W] }) or featureInput({ inputSize })`);
     }
+    this.#wire(layers);
     this.outputNames = this.#outputs(layers, spec.outputs);
     this.layers = this.#sort(layers);
     this.classes = spec.classes ? [...spec.classes] : null;
@@ -264,7 +265,8 @@ export class Network {
       if (!needed.has(layer.name)) continue;
       const srcs = this.#sources.get(layer.name)!;
       const args = isInputLayer(layer) ? [given.get(layer.name)!] : srcs.map((s) => values.get(s)!);
-      values.set(layer.name, layer.forward(args, { training }));
+      // tidy: a layer's own temporaries (normalized input, flattened or padded copies) are freed here too.
+      values.set(layer.name, tidy(() => layer.forward(args, { training })));
       for (const s of srcs) {
         const left = remaining.get(s)! - 1;
         remaining.set(s, left);

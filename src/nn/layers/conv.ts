@@ -161,13 +161,21 @@ export class ConvTranspose2d extends Layer {
     this.padding = tuple(o.padding ?? 0, 2, `${what}: option 'padding'`);
     this.outputPadding = tuple(o.outputPadding ?? 0, 2, `${what}: option 'outputPadding'`);
     this.dilation = tuple(o.dilation ?? 1, 2, `${what}: option 'dilation'`);
+    for (const [k, v] of [['kernelSize', this.kernelSize], ['stride', this.stride], ['dilation', this.dilation]] as const) {
+      v.forEach((x) => checkOption(what, k, x, positive, 'positive integers'));
+    }
+    for (const [k, v] of [['padding', this.padding], ['outputPadding', this.outputPadding]] as const) {
+      v.forEach((x) => checkOption(what, k, x, (p) => Number.isInteger(p) && p >= 0, 'integers >= 0'));
+    }
     this.groups = o.groups ?? 1;
     checkOption(what, 'groups', this.groups, positive, 'a positive integer');
+    if (this.filters % this.groups !== 0) throw new RangeError(`${what}: filters (${this.filters}) must be divisible by groups (${this.groups})`);
     this.outputPadding.forEach((p, i) => {
       if (p >= Math.max(this.stride[i]!, this.dilation[i]!)) throw new RangeError(`${what}: outputPadding (${p}) must be smaller than stride or dilation (${this.stride[i]}, ${this.dilation[i]})`);
     });
     this.bias = o.bias ?? true;
     this.weightsInitializer = o.weightsInitializer ?? 'he';
+    if (!INITIALIZERS.includes(this.weightsInitializer)) throw new RangeError(`${what}: option 'weightsInitializer' must be one of ${INITIALIZERS.join(', ')}, got ${JSON.stringify(o.weightsInitializer)}`);
   }
 
   outputShape([input]: Shape[]): Shape {

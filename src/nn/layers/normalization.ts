@@ -115,6 +115,7 @@ export class LocalResponseNorm extends Layer {
     this.beta = o.beta ?? 0.75;
     this.k = o.k ?? 1;
     checkOption('localResponseNorm', 'size', this.size, (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
+    for (const [k, v] of [['alpha', this.alpha], ['beta', this.beta], ['k', this.k]] as const) checkOption('localResponseNorm', k, v, Number.isFinite, 'a finite number');
   }
 
   outputShape([input]: Shape[]): Shape {
