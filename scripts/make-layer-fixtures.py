@@ -115,6 +115,7 @@ def build():
     case('imageInput/rescale-zero-one', {'inputSize': [3, 4, 4], 'normalization': 'rescale-zero-one'}, 'x0 / 255', [x])
     case('imageInput/none', {'inputSize': [3, 4, 4], 'normalization': 'none'}, 'x0.clone()', [x])
     case('featureInput/basic', {'inputSize': 5}, 'x0.clone()', [randn(3, 5)])
+    case('sequenceInput/basic', {'inputSize': [2, 7]}, 'x0.clone()', [randn(3, 2, 7)])
 
     # ---- convolutions ----
     x = randn(2, 4, 9)

@@ -46,6 +46,8 @@ export abstract class Layer {
   learnRateFactor = 1;
   /** Multiplies l2Regularization for this layer's parameters. */
   l2Factor = 1;
+  /** Input layers start a network: data enters there. */
+  readonly isInput: boolean = false;
   /** How many inputs the layer takes (addition/concatenation take several). */
   readonly numInputs: number = 1;
   #inputShapes: Shape[] | null = null;
@@ -142,6 +144,19 @@ export abstract class Layer {
     this.#outputShape = null;
     this.#created = false;
   }
+}
+
+/**
+ * Rejects options a layer does not know (a misspelled `strides: 2` would otherwise be ignored
+ * silently). The known ones are those its config() reports, plus the ones every layer takes.
+ */
+export function checked<L extends Layer>(layer: L, given: object | undefined): L {
+  const known = new Set([...Object.keys(layer.config()), 'name', 'learnRateFactor', 'l2Factor']);
+  const unknown = Object.keys(given ?? {}).filter((k) => !known.has(k));
+  if (unknown.length) {
+    throw new RangeError(`${layer.type}${layer.name ? ` '${layer.name}'` : ''}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; known: ${[...known].filter((k) => k !== 'type').join(', ')}`);
+  }
+  return layer;
 }
 
 /** Spreads a number to `n` items, or checks an array has `n` items. */

@@ -6,7 +6,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/memory.js';
 import { Layer, LayerError, shapeStr, type LayerConfig, type Shape } from './layer.js';
-import { ImageInput, FeatureInput } from './layers/input.js';
+import { ImageInput } from './layers/input.js';
 import { Conv2d } from './layers/conv.js';
 import { layerFromConfig } from './registry.js';
 
@@ -46,7 +46,7 @@ export interface ParameterInfo {
   l2Factor: number;
 }
 
-const isInputLayer = (l: Layer) => l instanceof ImageInput || l instanceof FeatureInput;
+const isInputLayer = (l: Layer) => l.isInput;
 
 export class Network {
   /** Layers in an order where every layer comes after its inputs. */
@@ -110,7 +110,7 @@ export class Network {
     this.#connections = spec.connections.map(([a, b]) => [a, b]);
     this.inputNames = layers.filter(isInputLayer).map((l) => l.name);
     if (this.inputNames.length === 0) {
-      throw new TypeError(`the network has no input layer: start it with imageInput({ inputSize: [C, H, W] }) or featureInput({ inputSize })`);
+      throw new TypeError(`the network has no input layer: start it with imageInput({ inputSize: [C, H, W] }), sequenceInput({ inputSize: [C, L] }) or featureInput({ inputSize })`);
     }
     this.#wire(layers);
     this.outputNames = this.#outputs(layers, spec.outputs);

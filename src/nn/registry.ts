@@ -1,5 +1,5 @@
 // Layer types by name, so a model file's architecture (a list of layer configs) can be rebuilt.
-import { Layer, type LayerConfig } from './layer.js';
+import { Layer, checked, type LayerConfig } from './layer.js';
 import * as L from './layers/index.js';
 
 type Factory = (options: Record<string, unknown>) => Layer;
@@ -14,6 +14,7 @@ export function registerLayer(type: string, factory: Factory): void {
 const builtins: [string, Factory][] = [
   ['imageInput', (o) => new L.ImageInput(o as unknown as L.ImageInputOptions)],
   ['featureInput', (o) => new L.FeatureInput(o as unknown as L.FeatureInputOptions)],
+  ['sequenceInput', (o) => new L.SequenceInput(o as unknown as L.SequenceInputOptions)],
   ['conv1d', (o) => new L.Conv1d(o as unknown as L.ConvLayerOptions)],
   ['conv2d', (o) => new L.Conv2d(o as unknown as L.ConvLayerOptions)],
   ['convTranspose2d', (o) => new L.ConvTranspose2d(o as unknown as L.ConvTransposeLayerOptions)],
@@ -40,12 +41,17 @@ const builtins: [string, Factory][] = [
 ];
 for (const [type, factory] of builtins) registerLayer(type, factory);
 
+/** The registered layer types. */
+export function layerTypes(): string[] {
+  return [...factories.keys()];
+}
+
 /** Rebuilds a layer from its config. */
 export function layerFromConfig(config: LayerConfig): Layer {
   const factory = factories.get(config.type);
   if (!factory) throw new TypeError(`unknown layer type '${config.type}' (layer '${config.name}'); known types: ${[...factories.keys()].join(', ')}`);
   const { type: _type, learnRateFactor, l2Factor, ...options } = config;
-  const layer = factory(options);
+  const layer = checked(factory(options), options);
   if (typeof learnRateFactor === 'number') layer.learnRateFactor = learnRateFactor;
   if (typeof l2Factor === 'number') layer.l2Factor = l2Factor;
   return layer;

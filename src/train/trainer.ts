@@ -37,6 +37,8 @@ export interface ValidationRecord {
   epoch: number;
   loss: number;
   accuracy: number;
+  /** Seconds since training started when this validation finished. */
+  time: number;
 }
 
 export interface TrainingHistory {
@@ -236,7 +238,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
 
     const validate = async (epoch: number): Promise<boolean> => {
       const v = await validationMetrics(network, o.validationData!, o.miniBatchSize);
-      history.validation.push({ iteration: position.iteration, epoch: epoch + 1, ...v });
+      history.validation.push({ iteration: position.iteration, epoch: epoch + 1, ...v, time: elapsed() });
       if (v.loss < best.loss) {
         best.loss = v.loss;
         best.bad = 0;

@@ -79,6 +79,12 @@ const TABLE: Record<string, LayerEntry> = {
       [{ inputSize: [3, 8, 8], normalization: 'zscore', mean: [1, 2] }, /option 'mean' must have 1 or 3 values \(one per channel\), got 2/],
     ],
   },
+  sequenceInput: {
+    invalid: [
+      [{ inputSize: [8] }, /sequenceInput: option 'inputSize' must be \[channels, length\] of positive integers, got \[8\]/],
+      [{ inputSize: [1, 0] }, /option 'inputSize' must be \[channels, length\] of positive integers, got \[1,0\]/],
+    ],
+  },
   featureInput: {
     invalid: [
       [{ inputSize: 0 }, /featureInput: option 'inputSize' must be a positive integer, got 0/],
@@ -209,15 +215,13 @@ function expectTensor(what: string, actual: Tensor | null | undefined, want: Fix
 
 // ---- rigs: a layer in a network, fed by an input layer of the right shape ------------------
 
-const INPUT_TYPES = new Set(['imageInput', 'featureInput']);
+const INPUT_TYPES = new Set(['imageInput', 'featureInput', 'sequenceInput']);
 
-/** How a case's layer is fed: by itself (input layers), imageInput, featureInput, or directly. */
-function feedOf(c: LayerCase): 'self' | 'image' | 'feature' | 'direct' {
+/** How a case's layer is fed: by itself (input layers), imageInput, sequenceInput, featureInput, or directly. */
+function feedOf(c: LayerCase): 'self' | 'image' | 'sequence' | 'feature' | 'direct' {
   if (INPUT_TYPES.has(c.layer.type)) return 'self';
   const rank = c.inputs[0]!.shape.length - 1;
-  // No dlkit input layer takes (C, L) observations (conv1d, pool1d, LRN on sequences): those
-  // layers are built and run by themselves.
-  return rank === 3 ? 'image' : rank === 1 ? 'feature' : 'direct';
+  return rank === 3 ? 'image' : rank === 2 ? 'sequence' : rank === 1 ? 'feature' : 'direct';
 }
 
 interface Rig {
@@ -281,7 +285,8 @@ function makeRig(c: LayerCase, channelsLast?: boolean): Rig {
   if (feed === 'self') return networkRig(Network.series([layer], { channelsLast }));
   const inputs = shapes.map((s, i) => (feed === 'image'
     ? nn.imageInput({ name: `in${i + 1}`, inputSize: s, normalization: 'none' })
-    : nn.featureInput({ name: `in${i + 1}`, inputSize: s[0]! })));
+    : feed === 'sequence' ? nn.sequenceInput({ name: `in${i + 1}`, inputSize: s })
+      : nn.featureInput({ name: `in${i + 1}`, inputSize: s[0]! })));
   return networkRig(Network.graph({
     layers: [...inputs, layer],
     connections: inputs.map((l, i) => [l.name, inputs.length > 1 ? `layer/in${i + 1}` : 'layer'] as const),

@@ -488,6 +488,24 @@ test('fromConfig rejects what is not a network config, and unknown layer types b
     assert.throws(() => Network.fromConfig({
       format: 'dlkit-network', version: 1, layers: [{ type: 'featureInput', name: 'in', inputSize: 2 }, { type: 'swish', name: 'act' }],
       connections: [['in', 'act']], outputs: ['act'], classes: null, channelsLast: false,
-    }), /unknown layer type 'swish' \(layer 'act'\); known types: imageInput, featureInput, conv1d, conv2d/);
+    }), /unknown layer type 'swish' \(layer 'act'\); known types: imageInput, featureInput, sequenceInput, conv1d, conv2d/);
+  });
+});
+
+test('layer options are checked by name: a misspelled option is an error, not ignored', () => {
+  assert.throws(() => nn.conv2d({ filters: 2, kernelSize: 3, strides: 2 } as never), /conv2d: unknown option 'strides'; known: .*stride/);
+  assert.throws(() => nn.layerFromConfig({ type: 'relu', name: 'r', slope: 1 }), /relu 'r': unknown option 'slope'/);
+});
+
+test('sequenceInput feeds 1-D convolutions and pooling', async () => {
+  await noLeaks(() => {
+    const net = Network.series([
+      nn.sequenceInput({ inputSize: [1, 32] }), nn.conv1d({ filters: 4, kernelSize: 5, padding: 'same' }), nn.relu(),
+      nn.maxPool1d({ poolSize: 2 }), nn.flatten(), nn.fullyConnected({ outputSize: 3 }),
+    ]);
+    assert.deepEqual([...net.layer('conv1d_1').builtOutputShape!], [4, 32]);
+    assert.deepEqual([...net.layer('maxPool1d_1').builtOutputShape!], [4, 16]);
+    dl.tidy(() => assert.deepEqual([...(net.forward(dl.randn([2, 1, 32])) as dl.Tensor).shape], [2, 3]));
+    net.dispose();
   });
 });

@@ -2,6 +2,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import * as F from '../functional/index.js';
 import { Layer, checkOption, type LayerOptions, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 abstract class Activation extends Layer {
   outputShape([input]: Shape[]): Shape {
@@ -79,10 +80,10 @@ export class Softmax extends Activation {
   forward([x]: Tensor[]): Tensor { return F.softmax(x!, 1); }
 }
 
-export const relu = (o: LayerOptions = {}): ReLU => new ReLU(o);
-export const leakyRelu = (o: LeakyReluOptions = {}): LeakyReLU => new LeakyReLU(o);
-export const elu = (o: EluOptions = {}): ELU => new ELU(o);
-export const gelu = (o: GeluOptions = {}): GELU => new GELU(o);
-export const tanh = (o: LayerOptions = {}): Tanh => new Tanh(o);
-export const sigmoid = (o: LayerOptions = {}): Sigmoid => new Sigmoid(o);
-export const softmax = (o: LayerOptions = {}): Softmax => new Softmax(o);
+export const relu = (o: LayerOptions = {}): ReLU => checked(new ReLU(o), o);
+export const leakyRelu = (o: LeakyReluOptions = {}): LeakyReLU => checked(new LeakyReLU(o), o);
+export const elu = (o: EluOptions = {}): ELU => checked(new ELU(o), o);
+export const gelu = (o: GeluOptions = {}): GELU => checked(new GELU(o), o);
+export const tanh = (o: LayerOptions = {}): Tanh => checked(new Tanh(o), o);
+export const sigmoid = (o: LayerOptions = {}): Sigmoid => checked(new Sigmoid(o), o);
+export const softmax = (o: LayerOptions = {}): Softmax => checked(new Softmax(o), o);

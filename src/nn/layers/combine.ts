@@ -2,6 +2,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import { cat } from '../../tensor/create.js';
 import { Layer, checkOption, shapeStr, type LayerOptions, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 export interface ConcatenationOptions extends LayerOptions {
   numInputs?: number;
@@ -68,5 +69,5 @@ export class Addition extends Layer {
   protected options(): Record<string, unknown> { return { numInputs: this.numInputs }; }
 }
 
-export const concatenation = (o: ConcatenationOptions = {}): Concatenation => new Concatenation(o);
-export const addition = (o: AdditionOptions = {}): Addition => new Addition(o);
+export const concatenation = (o: ConcatenationOptions = {}): Concatenation => checked(new Concatenation(o), o);
+export const addition = (o: AdditionOptions = {}): Addition => checked(new Addition(o), o);

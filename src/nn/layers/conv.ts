@@ -4,6 +4,7 @@ import { callOp } from '../../tensor/tensor.js';
 import * as F from '../functional/index.js';
 import { initBias, initWeight, INITIALIZERS, type Initializer } from '../init.js';
 import { Layer, checkOption, shapeStr, tuple, type LayerOptions, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 export interface ConvLayerOptions extends LayerOptions {
   /** Number of output channels. */
@@ -212,6 +213,6 @@ export class ConvTranspose2d extends Layer {
   }
 }
 
-export const conv2d = (o: ConvLayerOptions): Conv2d => new Conv2d(o);
-export const conv1d = (o: ConvLayerOptions): Conv1d => new Conv1d(o);
-export const convTranspose2d = (o: ConvTransposeLayerOptions): ConvTranspose2d => new ConvTranspose2d(o);
+export const conv2d = (o: ConvLayerOptions): Conv2d => checked(new Conv2d(o), o);
+export const conv1d = (o: ConvLayerOptions): Conv1d => checked(new Conv1d(o), o);
+export const convTranspose2d = (o: ConvTransposeLayerOptions): ConvTranspose2d => checked(new ConvTranspose2d(o), o);

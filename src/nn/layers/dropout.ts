@@ -2,6 +2,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import * as F from '../functional/index.js';
 import { Layer, checkOption, type ForwardContext, type LayerOptions, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 export interface DropoutOptions extends LayerOptions {
   /** Probability of zeroing each element. */
@@ -23,4 +24,4 @@ export class Dropout extends Layer {
   protected options(): Record<string, unknown> { return { probability: this.probability }; }
 }
 
-export const dropout = (o: DropoutOptions = {}): Dropout => new Dropout(o);
+export const dropout = (o: DropoutOptions = {}): Dropout => checked(new Dropout(o), o);

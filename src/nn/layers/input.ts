@@ -4,6 +4,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { tensor } from '../../tensor/create.js';
 import { keep, tidy } from '../../tensor/memory.js';
 import { Layer, shapeStr, type ForwardContext, type LayerOptions, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 export type Normalization = 'none' | 'zerocenter' | 'zscore' | 'rescale-zero-one';
 export const NORMALIZATIONS: readonly Normalization[] = ['none', 'zerocenter', 'zscore', 'rescale-zero-one'];
@@ -23,6 +24,7 @@ export interface ImageInputOptions extends LayerOptions {
 
 export class ImageInput extends Layer {
   readonly type = 'imageInput';
+  override readonly isInput = true;
   readonly inputSize: number[];
   readonly normalization: Normalization;
   mean: number[] | null;
@@ -117,7 +119,7 @@ export class ImageInput extends Layer {
   }
 }
 
-export const imageInput = (o: ImageInputOptions): ImageInput => new ImageInput(o);
+export const imageInput = (o: ImageInputOptions): ImageInput => checked(new ImageInput(o), o);
 
 export interface FeatureInputOptions extends LayerOptions {
   /** Number of features per observation. */
@@ -127,6 +129,7 @@ export interface FeatureInputOptions extends LayerOptions {
 /** Input of plain feature vectors [N, features]. */
 export class FeatureInput extends Layer {
   readonly type = 'featureInput';
+  override readonly isInput = true;
   readonly inputSize: number;
   constructor(o: FeatureInputOptions) {
     super(o);
@@ -141,4 +144,33 @@ export class FeatureInput extends Layer {
   protected options(): Record<string, unknown> { return { inputSize: this.inputSize }; }
 }
 
-export const featureInput = (o: FeatureInputOptions): FeatureInput => new FeatureInput(o);
+export const featureInput = (o: FeatureInputOptions): FeatureInput => checked(new FeatureInput(o), o);
+
+export interface SequenceInputOptions extends LayerOptions {
+  /** One observation as [channels, length] (e.g. [1, 8000] for a second of 8 kHz audio). */
+  inputSize: readonly number[];
+}
+
+/** Input of 1-D signals [N, C, L], for conv1d and 1-D pooling. */
+export class SequenceInput extends Layer {
+  readonly type = 'sequenceInput';
+  override readonly isInput = true;
+  readonly inputSize: number[];
+  constructor(o: SequenceInputOptions) {
+    super(o);
+    if (!Array.isArray(o.inputSize) || o.inputSize.length !== 2 || o.inputSize.some((d) => !Number.isInteger(d) || d < 1)) {
+      throw new RangeError(`sequenceInput: option 'inputSize' must be [channels, length] of positive integers, got ${JSON.stringify(o.inputSize)}`);
+    }
+    this.inputSize = [...o.inputSize];
+  }
+  outputShape(): Shape { return this.inputSize; }
+  forward([x]: Tensor[]): Tensor {
+    if (x!.ndim !== 3 || x!.shape[1] !== this.inputSize[0] || x!.shape[2] !== this.inputSize[1]) {
+      this.error(`expected input of shape [N, ${this.inputSize.join(', ')}], got ${shapeStr(x!.shape)}`);
+    }
+    return x!.dtype === 'float32' ? x!.clone() : x!.float();
+  }
+  protected options(): Record<string, unknown> { return { inputSize: this.inputSize }; }
+}
+
+export const sequenceInput = (o: SequenceInputOptions): SequenceInput => checked(new SequenceInput(o), o);

@@ -4,6 +4,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import * as F from '../functional/index.js';
 import { initBias, initWeight, INITIALIZERS, type Initializer } from '../init.js';
 import { Layer, checkOption, type LayerOptions, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 export interface FullyConnectedOptions extends LayerOptions {
   outputSize: number;
@@ -49,4 +50,4 @@ export class FullyConnected extends Layer {
   }
 }
 
-export const fullyConnected = (o: FullyConnectedOptions): FullyConnected => new FullyConnected(o);
+export const fullyConnected = (o: FullyConnectedOptions): FullyConnected => checked(new FullyConnected(o), o);

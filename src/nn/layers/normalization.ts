@@ -3,6 +3,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { ones, zeros, tensor } from '../../tensor/create.js';
 import * as F from '../functional/index.js';
 import { Layer, checkOption, shapeStr, type ForwardContext, type LayerOptions, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 export interface BatchNormOptions extends LayerOptions {
   epsilon?: number;
@@ -132,6 +133,6 @@ export class LocalResponseNorm extends Layer {
   }
 }
 
-export const batchNorm = (o: BatchNormOptions = {}): BatchNorm => new BatchNorm(o);
-export const layerNorm = (o: LayerNormOptions = {}): LayerNorm => new LayerNorm(o);
-export const localResponseNorm = (o: LocalResponseNormOptions = {}): LocalResponseNorm => new LocalResponseNorm(o);
+export const batchNorm = (o: BatchNormOptions = {}): BatchNorm => checked(new BatchNorm(o), o);
+export const layerNorm = (o: LayerNormOptions = {}): LayerNorm => checked(new LayerNorm(o), o);
+export const localResponseNorm = (o: LocalResponseNormOptions = {}): LocalResponseNorm => checked(new LocalResponseNorm(o), o);

@@ -2,6 +2,7 @@
 import type { Tensor } from '../../tensor/tensor.js';
 import * as F from '../functional/index.js';
 import { Layer, checkOption, shapeStr, tuple, type LayerOptions, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 export interface PoolLayerOptions extends LayerOptions {
   poolSize: number | readonly number[];
@@ -90,8 +91,8 @@ export class GlobalAvgPool2d extends Layer {
   protected options(): Record<string, unknown> { return {}; }
 }
 
-export const maxPool2d = (o: PoolLayerOptions): MaxPool2d => new MaxPool2d(o);
-export const avgPool2d = (o: PoolLayerOptions): AvgPool2d => new AvgPool2d(o);
-export const maxPool1d = (o: PoolLayerOptions): MaxPool1d => new MaxPool1d(o);
-export const avgPool1d = (o: PoolLayerOptions): AvgPool1d => new AvgPool1d(o);
-export const globalAvgPool2d = (o: LayerOptions = {}): GlobalAvgPool2d => new GlobalAvgPool2d(o);
+export const maxPool2d = (o: PoolLayerOptions): MaxPool2d => checked(new MaxPool2d(o), o);
+export const avgPool2d = (o: PoolLayerOptions): AvgPool2d => checked(new AvgPool2d(o), o);
+export const maxPool1d = (o: PoolLayerOptions): MaxPool1d => checked(new MaxPool1d(o), o);
+export const avgPool1d = (o: PoolLayerOptions): AvgPool1d => checked(new AvgPool1d(o), o);
+export const globalAvgPool2d = (o: LayerOptions = {}): GlobalAvgPool2d => checked(new GlobalAvgPool2d(o), o);

@@ -1,6 +1,7 @@
 // Flatten: (C, H, W) -> (C*H*W), in PyTorch's (logical NCHW) order whatever the memory layout.
 import type { Tensor } from '../../tensor/tensor.js';
 import { Layer, type Shape } from '../layer.js';
+import { checked } from '../layer.js';
 
 export class Flatten extends Layer {
   readonly type = 'flatten';
@@ -13,4 +14,4 @@ export class Flatten extends Layer {
   protected options(): Record<string, unknown> { return {}; }
 }
 
-export const flatten = (o: { name?: string } = {}): Flatten => new Flatten(o);
+export const flatten = (o: { name?: string } = {}): Flatten => checked(new Flatten(o), o);

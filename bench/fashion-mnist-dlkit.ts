@@ -1,0 +1,28 @@
+// The dlkit side of `npm run bench -- fashion-mnist`: a preset trained with trainNetwork, the
+// test set evaluated after every epoch (as validation data). The last stdout line is JSON.
+import * as dl from '../src/index.js';
+
+const presetName = process.argv[2] ?? 'default';
+const epochs = process.argv[3] ? Number(process.argv[3]) : undefined;
+const recipe = dl.preset(presetName);
+const train = await dl.fashionMnist('train');
+const test = await dl.fashionMnist('test');
+const network = recipe.network(train.inputShape, train.classes!);
+const perEpoch = Math.floor(train.size / (recipe.options.miniBatchSize ?? 128));
+const rss: number[] = [];
+const { history } = await dl.trainNetwork(train, network, {
+  ...recipe.options,
+  ...(epochs && { maxEpochs: epochs }),
+  seed: 0,
+  validationData: test,
+  validationFrequency: perEpoch,
+  verbose: false,
+  onIteration: (info) => {
+    if (info.iteration % perEpoch === 0) {
+      rss.push(process.memoryUsage.rss());
+      process.stderr.write(`dlkit epoch ${info.epoch}: test accuracy ${info.validationAccuracy?.toFixed(4)} at ${info.elapsed.toFixed(1)} s, rss ${(rss.at(-1)! / 2 ** 20).toFixed(0)} MB\n`);
+    }
+  },
+});
+const results = history.validation.map((v, i) => ({ epoch: v.epoch, time: v.time, accuracy: v.accuracy, rssMB: (rss[i] ?? NaN) / 2 ** 20 }));
+console.log(JSON.stringify(results));

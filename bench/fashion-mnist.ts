@@ -1,0 +1,37 @@
+// `npm run bench -- fashion-mnist [--preset default|best] [--epochs N] [--pytorch-epochs 6]`:
+// dlkit's preset against the plain PyTorch recipe (bench/fashion_mnist.py), one after the other
+// in the same run. For each: wall time (training + the per-epoch test evaluation) to reach 91%,
+// 92% and 93% test accuracy, and the best accuracy. With --preset best, PyTorch is skipped
+// unless --pytorch-epochs is given, and resident memory per epoch shows whether it stays flat.
+import path from 'node:path';
+import { PYTHON, distBench, fmt, parseOptions, progress, pyBench, runJson, table, untunedEnv } from './common.js';
+
+interface EpochResult { epoch: number; time: number; accuracy: number; rssMB?: number }
+
+const timeTo = (rs: EpochResult[], target: number) => rs.find((r) => r.accuracy >= target)?.time;
+const show = (t: number | undefined) => (t === undefined ? 'never' : `${fmt(t, 1)} s`);
+
+export async function run(argv: string[]): Promise<void> {
+  const { opts } = parseOptions(argv);
+  const presetName = opts.get('preset')?.[0] ?? 'default';
+  const epochs = opts.get('epochs')?.[0];
+  const pytorchEpochs = Number(opts.get('pytorch-epochs')?.[0] ?? (presetName === 'default' ? 6 : 0));
+  progress(`dlkit, preset '${presetName}'${epochs ? `, ${epochs} epochs` : ''}…`);
+  const dlkit = await runJson<EpochResult[]>(process.execPath, [path.join(distBench, 'fashion-mnist-dlkit.js'), presetName, ...(epochs ? [epochs] : [])], process.env);
+  let pytorch: EpochResult[] = [];
+  if (pytorchEpochs > 0) {
+    progress(`pytorch, plain recipe, ${pytorchEpochs} epochs…`);
+    pytorch = await runJson<EpochResult[]>(PYTHON, [path.join(pyBench, 'fashion_mnist.py'), String(pytorchEpochs)], untunedEnv());
+  }
+  const rows = [['', 'to 91%', 'to 92%', 'to 93%', 'best', 'epochs', 'total']];
+  for (const [name, rs] of [['dlkit ' + presetName, dlkit], ['pytorch plain', pytorch]] as const) {
+    if (!rs.length) continue;
+    const best = Math.max(...rs.map((r) => r.accuracy));
+    rows.push([name, show(timeTo(rs, 0.91)), show(timeTo(rs, 0.92)), show(timeTo(rs, 0.93)), fmt(best * 100, 2) + '%', String(rs.length), `${fmt(rs.at(-1)!.time, 1)} s`]);
+  }
+  console.log(table(rows));
+  const rss = dlkit.map((r) => r.rssMB ?? NaN).filter(Number.isFinite);
+  if (rss.length >= 2) console.log(`dlkit resident memory per epoch (MB): ${rss.map((m) => fmt(m, 0)).join(' ')}; growth from epoch 1 to ${rss.length}: ${fmt(((rss.at(-1)! - rss[0]!) / rss[0]!) * 100, 1)}%`);
+  const best = Math.max(...dlkit.map((r) => r.accuracy));
+  console.log(`fashion-mnist: dlkit ${timeTo(dlkit, 0.93) === undefined ? 'never' : fmt(timeTo(dlkit, 0.93)!, 1)} s to 93%, pytorch ${pytorch.length ? (timeTo(pytorch, 0.93) === undefined ? 'never' : fmt(timeTo(pytorch, 0.93)!, 1)) : 'not run'} s to 93%, dlkit best ${best.toFixed(4)}`);
+}
