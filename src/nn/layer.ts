@@ -3,6 +3,7 @@
 // parameters and buffers under PyTorch's state-dict names, and runs one functional call.
 import type { Tensor } from '../tensor/tensor.js';
 import { keep, tidy } from '../tensor/memory.js';
+import { noGrad } from '../tensor/autograd.js';
 
 /** The shape of ONE observation (no batch dimension), e.g. [3, 224, 224] for C, H, W. */
 export type Shape = readonly number[];
@@ -133,6 +134,19 @@ export abstract class Layer {
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join(', ');
     return `${this.name}: ${this.type}(${opts})`;
+  }
+
+  /** Moves parameters and buffers to a device ('cpu', 'cuda', 'cuda:1'); a no-op when already there. */
+  to(device: string): void {
+    for (const map of [this.params, this.buffers]) {
+      for (const [k, t] of map) {
+        if (t.device === device || (device === 'cuda' && t.device.startsWith('cuda'))) continue;
+        const moved = keep(tidy(() => noGrad(() => t.to({ device }))));
+        if (map === this.params) moved.requiresGrad_(t.requiresGrad);
+        t.dispose();
+        map.set(k, moved);
+      }
+    }
   }
 
   dispose(): void {

@@ -344,6 +344,18 @@ export class Network {
     return typeof select === 'function' ? this.layers.filter(select) : select.map((n) => this.layer(n));
   }
 
+  /** Moves every parameter and buffer to `device` ('cpu', 'cuda', …). */
+  to(device: string): this {
+    for (const l of this.layers) l.to(device);
+    return this;
+  }
+
+  /** Where the parameters live ('cpu' for a network without parameters). */
+  get device(): string {
+    for (const l of this.layers) for (const p of l.params.values()) return p.device;
+    return 'cpu';
+  }
+
   get learnableCount(): number {
     return this.layers.reduce((a, l) => a + l.learnableCount, 0);
   }

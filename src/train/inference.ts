@@ -28,9 +28,10 @@ async function run(network: Network, data: InferenceInput, layer: string | undef
   try {
     for await (const x of batchesOf(data, batchSize)) {
       parts.push(keep(tidy(() => noGrad(() => {
-        const out = network.forward(x, { training: false, outputs: layer ? [layer] : undefined }) as Tensor;
+        const device = network.device;
+        const out = network.forward(x.device === device ? x : x.to({ device }), { training: false, outputs: layer ? [layer] : undefined }) as Tensor;
         x.dispose();
-        return out.contiguous();
+        return out.device === 'cpu' ? out.contiguous() : out.cpu();
       }))));
     }
     if (parts.length === 0) throw new RangeError('no observations to run the network on');

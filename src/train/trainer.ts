@@ -6,7 +6,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy, keep, dispose } from '../tensor/memory.js';
 import { noGrad } from '../tensor/autograd.js';
-import { manualSeed, cudaAvailable } from '../tensor/engine.js';
+import { manualSeed, cudaAvailable, defaultDevice } from '../tensor/engine.js';
 import type { Network } from '../nn/network.js';
 import { ImageInput } from '../nn/layers/input.js';
 import * as F from '../nn/functional/index.js';
@@ -62,6 +62,8 @@ export interface TrainingResult {
 /** One optimization step on a batch: forward, loss, backward, clip, update. Returns loss and correct count. */
 export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, y: Tensor, options: { labelSmoothing?: number; gradientThreshold?: number } = {}): { loss: number; correct: number } {
   return tidy(() => {
+    const device = network.device;
+    if (x.device !== device) { x = x.to({ device }); y = y.to({ device }); }
     const out = network.forward(x, { training: true }) as Tensor;
     const loss = F.crossEntropy(out, y, { labelSmoothing: options.labelSmoothing ?? 0 });
     optimizer.zeroGrad();
@@ -80,8 +82,10 @@ export async function validationMetrics(network: Network, data: Datastore, batch
   for await (const { x, y } of data.batches({ batchSize })) {
     if (!y) { x.dispose(); throw new TypeError(`validation data ${data.source} has no labels`); }
     const [l, c] = tidy(() => noGrad(() => {
-      const out = network.forward(x, { training: false }) as Tensor;
-      return [F.crossEntropy(out, y, { reduction: 'sum' }).item(), out.argmax(1).eq(y).sum().item()];
+      const device = network.device;
+      const out = network.forward(x.device === device ? x : x.to({ device }), { training: false }) as Tensor;
+      const labels = y.device === device ? y : y.to({ device });
+      return [F.crossEntropy(out, labels, { reduction: 'sum' }).item(), out.argmax(1).eq(labels).sum().item()];
     }));
     lossSum += l!;
     correct += c!;
@@ -160,6 +164,9 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
     throw new RangeError("trainNetwork: executionEnvironment 'gpu' needs a CUDA GPU and a libtorch built for CUDA (set $LIBTORCH to one and run npm run setup); this one has none. Use 'auto' or 'cpu'.");
   }
   checkData(data, network);
+  // 'auto': the GPU when libtorch has one, else the CPU; the user's code does not change.
+  const device = o.executionEnvironment === 'cpu' ? 'cpu' : defaultDevice();
+  network.to(device);
   if (o.validationData) {
     const v = o.validationData;
     if (v.inputShape.join() !== data.inputShape.join()) throw new RangeError(`trainNetwork: validationData observations have shape [${v.inputShape.join(', ')}], the training data's [${data.inputShape.join(', ')}]`);
