@@ -80,7 +80,26 @@ async function train(args: string[]): Promise<number> {
     quiet: { type: 'boolean', default: false },
   }, [0, 1]);
   const dataSpec = positionals[0] ?? 'fashion-mnist';
+  if (!(dl.PRESETS as readonly string[]).includes(v.preset!)) throw new UsageError(`--preset must be one of ${dl.PRESETS.join(', ')}, got '${v.preset}'`);
   const recipe = dl.preset(v.preset!);
+  // Every flag is checked before the data is read: a typo fails at once, with the usage.
+  const choice = <T extends string>(value: string | undefined, flag: string, choices: readonly T[]): T | undefined => {
+    if (value !== undefined && !(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got '${value}'`);
+    return value as T | undefined;
+  };
+  const positive = (n: number, flag: string): number => {
+    if (n <= 0) throw new UsageError(`--${flag} must be a number > 0, got '${v[flag as 'lr']}'`);
+    return n;
+  };
+  const overrides: dl.TrainingOptionsInput = {
+    ...(v.epochs !== undefined && { maxEpochs: num(v.epochs, 'epochs', { integer: true, min: 1 }) }),
+    ...(v['batch-size'] !== undefined && { miniBatchSize: num(v['batch-size'], 'batch-size', { integer: true, min: 1 }) }),
+    ...(v.lr !== undefined && { initialLearnRate: positive(num(v.lr, 'lr', { min: 0 })!, 'lr') }),
+    ...(v.solver !== undefined && { solver: choice(v.solver, 'solver', ['sgdm', 'adam', 'adamw', 'rmsprop'] as const) }),
+    ...(v.schedule !== undefined && { learnRateSchedule: choice(v.schedule, 'schedule', ['none', 'piecewise', 'cosine', 'one-cycle'] as const) }),
+    ...(v.seed !== undefined && { seed: num(v.seed, 'seed', { integer: true, min: 0 }) }),
+    ...(v['label-smoothing'] !== undefined && { labelSmoothing: num(v['label-smoothing'], 'label-smoothing', { min: 0, max: 1 }) }),
+  };
   const limit = num(v.limit, 'limit', { integer: true, min: 1 });
   const testLimit = num(v['test-limit'], 'test-limit', { integer: true, min: 1 });
   const fraction = num(v['validation-fraction'], 'validation-fraction', { min: 0, max: 0.9 });
@@ -106,14 +125,8 @@ async function train(args: string[]): Promise<number> {
   if (!v.quiet) console.log(network.summary());
   const options: dl.TrainingOptionsInput = {
     ...recipe.options,
-    ...(v.epochs !== undefined && { maxEpochs: num(v.epochs, 'epochs', { integer: true, min: 1 }) }),
-    ...(v['batch-size'] !== undefined && { miniBatchSize: num(v['batch-size'], 'batch-size', { integer: true, min: 1 }) }),
-    ...(v.lr !== undefined && { initialLearnRate: num(v.lr, 'lr', { min: 0 }) }),
-    ...(v.solver !== undefined && { solver: v.solver as dl.TrainingOptions['solver'] }),
-    ...(v.schedule !== undefined && { learnRateSchedule: v.schedule as dl.TrainingOptions['learnRateSchedule'] }),
-    ...(v.seed !== undefined && { seed: num(v.seed, 'seed', { integer: true, min: 0 }) }),
-    ...(v['label-smoothing'] !== undefined && { labelSmoothing: num(v['label-smoothing'], 'label-smoothing', { min: 0, max: 1 }) }),
-    ...(validationData && { validationData, validationFrequency: Math.max(1, Math.floor(trainData.size / (recipe.options.miniBatchSize ?? 128))) }),
+    ...overrides,
+    ...(validationData && { validationData, validationFrequency: Math.max(1, Math.floor(trainData.size / (overrides.miniBatchSize ?? recipe.options.miniBatchSize ?? 128))) }),
     ...(v['checkpoint-dir'] !== undefined && { checkpointPath: v['checkpoint-dir'] }),
     ...(v.resume !== undefined && { resume: v.resume }),
     plots: v.plots ? 'training-progress' : 'none',
@@ -217,7 +230,7 @@ async function main(argv: string[]): Promise<number> {
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      console.error(`dlkit ${command ?? ''}: ${err.message}\n${USAGE}`);
+      console.error(`dlkit${command ? ` ${command}` : ''}: ${err.message}\n${USAGE}`);
       return 2;
     }
     throw err;

@@ -1,6 +1,7 @@
 // Checkpoints: network and optimizer state plus where training stood (epoch, iteration,
 // history, shuffle seed), in one safetensors file written atomically. Resuming continues the
 // same schedule and data order from that point.
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -36,6 +37,8 @@ export function checkpointFile(folder: string, position: TrainingPosition): stri
 }
 
 export async function saveCheckpoint(file: string, network: Network, optimizer: Optimizer, info: Omit<CheckpointInfo, 'network' | 'optimizer'>): Promise<void> {
+  // The folder may not exist yet (a new checkpointPath, or 'checkpoints' on Ctrl-C).
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
   const opt: OptimizerStateDict = optimizer.stateDict();
   try {
     const tensors: Record<string, Tensor> = {};

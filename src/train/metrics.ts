@@ -40,6 +40,7 @@ export function scorePredictions(predicted: Int32Array, actual: Int32Array, clas
     const a = actual[i]!;
     const p = predicted[i]!;
     if (a < 0 || a >= k) throw new RangeError(`label ${a} of observation ${i} is outside the ${k} classes`);
+    if (p < 0 || p >= k) throw new RangeError(`prediction ${p} of observation ${i} is outside the ${k} classes`);
     confusion[a]![p]!++;
     if (a === p) correct++;
   }

@@ -25,7 +25,7 @@ export const trainingOptionsSchema = z.strictObject({
   /** one-cycle: peak rate as a multiple of initialLearnRate... the peak IS initialLearnRate. */
   warmupEpochs: z.number().min(0).default(0),
   /** Clip the global L2 norm of the gradients to this (Infinity: no clipping). */
-  gradientThreshold: z.number().positive().default(Infinity),
+  gradientThreshold: z.number().positive().or(z.literal(Infinity)).default(Infinity),
   shuffle: z.enum(['every-epoch', 'once', 'never']).default('every-epoch'),
   validationData: z.custom<Datastore>(isDatastore, { message: 'must be a datastore' }).optional(),
   /** Validate every this many iterations (and at the end of every epoch). */
@@ -90,8 +90,17 @@ const ALIASES: Record<string, string> = {
   batchSize: 'miniBatchSize', weightDecay: 'l2Regularization', optimizer: 'solver', patience: 'validationPatience',
 };
 
+/** What the options that are a union of schemas accept (zod reports only 'invalid_union'). */
+const UNION_EXPECTED: Record<string, string> = {
+  validationPatience: 'a whole number >= 1 or Infinity',
+  gradientThreshold: 'a number > 0 or Infinity',
+};
+
 /** Validates options; the error lists every problem, each naming its option. */
 export function parseTrainingOptions(input: unknown, where = 'trainNetwork'): TrainingOptions {
+  if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) {
+    throw new TypeError(`${where}: options must be an object ({ solver, initialLearnRate, maxEpochs, … }), got ${Array.isArray(input) ? 'an array' : show(input)}`);
+  }
   const r = trainingOptionsSchema.safeParse(input ?? {});
   if (r.success) return r.data;
   const known = Object.keys(trainingOptionsSchema.shape);
@@ -106,11 +115,13 @@ export function parseTrainingOptions(input: unknown, where = 'trainNetwork'): Tr
     const name = issue.path.join('.');
     const got = show(raw[String(issue.path[0])]);
     let expected = issue.message;
-    if (issue.code === 'too_small') expected = `must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
+    if (issue.code === 'too_small' && issue.origin === 'string') expected = 'must be a non-empty string';
+    else if (issue.code === 'too_small') expected = `must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
     else if (issue.code === 'too_big') expected = `must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}`;
     else if (issue.code === 'invalid_value') expected = `must be one of ${issue.values.map((v) => show(v)).join(', ')}`;
-    else if (issue.code === 'invalid_type') expected = `must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}`;
-    else if (issue.code === 'invalid_union') expected = 'must be a whole number >= 1 or Infinity';
+    else if (issue.code === 'invalid_type' && issue.expected === 'number' && typeof raw[String(issue.path[0])] === 'number') expected = 'must be a finite number';
+    else if (issue.code === 'invalid_type') expected = `must be ${issue.expected === 'int' ? 'a whole number' : issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}`;
+    else if (issue.code === 'invalid_union') expected = `must be ${UNION_EXPECTED[name] ?? 'valid'}`;
     return `option '${name}' ${expected.replace(/^Invalid input: /, '')}, got ${got}`;
   });
   throw new RangeError(`${where}: ${problems.join('; ')}`);
