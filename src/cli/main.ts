@@ -9,6 +9,8 @@ const USAGE = `usage: dlkit <command> [options]
 
 commands:
   train [fashion-mnist | <IDX folder>]   train a CNN from scratch and evaluate it on the test split
+  train <image folder> --input-size H,W    … on <folder>/<class>/<image> (or <folder>/{train,test}/<class>/…),
+                                           or a folder of CIFAR-10 .bin files
       --preset quick|default|best   network and recipe (default: default)
       --epochs N  --batch-size N  --lr X  --solver sgdm|adam|adamw|rmsprop
       --schedule none|piecewise|cosine|one-cycle  --seed N  --label-smoothing X
@@ -19,6 +21,11 @@ commands:
       --resume FILE                 continue from a checkpoint
       --limit N  --test-limit N     use only the first N training / test observations
       --quiet                       no progress table
+      --input-size H,W              image folders: resize every image to H×W (required for them)
+      --channels 1|3                image folders: grayscale or RGB (default 3)
+      --augment LIST                image folders: random transforms, e.g. flip,rotate:15,crop,jitter
+                                    (also flipv, resized-crop, scale, shear, translate, erase)
+      --strict                      image folders: stop at the first unusable image (default: skip it, list it)
   classify <model> <image files…> [--top K]   top-K labels with scores for each image
   evaluate <model> <data> [--out-dir DIR]     accuracy, per-class table, confusion matrix, misclassified grid
   summary <model>                             the network's layer table
@@ -71,6 +78,44 @@ async function report(network: dl.Network, test: dl.Datastore, dir: string): Pro
   return e;
 }
 
+/** --input-size, --channels and --strict as openDatastore options (they matter for image folders only). */
+function imageFlags(v: { 'input-size'?: string; channels?: string; strict?: boolean }): dl.OpenOptions {
+  const size = v['input-size']?.split(/[,x]/).map((d) => Number(d.trim()));
+  if (size && (size.length !== 2 || !size.every((d) => Number.isInteger(d) && d >= 1))) throw new UsageError(`--input-size must be H,W (whole numbers >= 1), got '${v['input-size']}'`);
+  const channels = num(v.channels, 'channels', { integer: true, min: 1, max: 3 });
+  if (channels === 2) throw new UsageError("--channels must be 1 or 3, got '2'");
+  return { ...(size && { inputSize: size }), ...(channels && { channels: channels as 1 | 3 }), strict: v.strict ?? false };
+}
+
+/** The training images through --augment's random transforms. */
+function augmented(data: dl.Datastore, list: string): dl.Datastore {
+  if (!(data instanceof dl.ImageDatastore) || !data.outputSize) throw new UsageError(`--augment applies to folders of images; ${data.source} is not one`);
+  let options: dl.ImageAugmenterOptions;
+  try {
+    options = dl.parseAugmentList(list, data.outputSize);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  return dl.augmentedImageDatastore(data.outputSize, data, options);
+}
+
+/** Evaluation pairs labels with predictions one to one: leave out the images that cannot be read (listed). */
+async function withoutBadFiles(data: dl.Datastore): Promise<dl.Datastore> {
+  if (!(data instanceof dl.ImageDatastore)) return data;
+  const { good, bad } = await data.scan();
+  for (const b of bad) console.warn(`skipping ${b.file}: ${b.message}`);
+  return good;
+}
+
+function imagePipelineReport(data: dl.Datastore): void {
+  const d = data as Partial<dl.ImageDatastore>;
+  if (!d.pipelineStats) return;
+  const s = d.pipelineStats;
+  console.log(`image pipeline, last epoch: ${s.imagesPerSecond.toFixed(0)} images/s, ${s.decoded} decoded (the rest from memory), ${s.workers} worker thread${s.workers === 1 ? '' : 's'}, the trainer waited ${s.waitSeconds.toFixed(1)} s for data`);
+  const bad = d.badFiles ?? [];
+  if (bad.length) console.log(`${bad.length} file${bad.length > 1 ? 's' : ''} skipped:\n${bad.map((b) => `  ${b.file}: ${b.message}`).join('\n')}`);
+}
+
 async function train(args: string[]): Promise<number> {
   const { values: v, positionals } = parse(args, {
     preset: { type: 'string', default: 'default' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
@@ -78,6 +123,7 @@ async function train(args: string[]): Promise<number> {
     'validation-fraction': { type: 'string' }, out: { type: 'string' }, plots: { type: 'boolean', default: false },
     'checkpoint-dir': { type: 'string' }, resume: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    'input-size': { type: 'string' }, channels: { type: 'string' }, augment: { type: 'string' }, strict: { type: 'boolean', default: false },
   }, [0, 1]);
   const dataSpec = positionals[0] ?? 'fashion-mnist';
   if (!(dl.PRESETS as readonly string[]).includes(v.preset!)) throw new UsageError(`--preset must be one of ${dl.PRESETS.join(', ')}, got '${v.preset}'`);
@@ -108,12 +154,19 @@ async function train(args: string[]): Promise<number> {
   const outDir = path.dirname(out);
   mkdirSync(outDir, { recursive: true });
 
-  let trainData = firstN(await dl.openDatastore(dataSpec, 'train'), limit);
+  const images = imageFlags(v);
+  let trainData = firstN(await dl.openDatastore(dataSpec, 'train', images), limit);
+  for (const w of (trainData as Partial<dl.ImageDatastore>).warnings ?? []) console.warn(`warning: ${w}`);
   let validationData: dl.Datastore | undefined;
   if (fraction) [validationData, trainData] = trainData.split(fraction, { seed: 0 });
+  if (v.augment !== undefined) trainData = augmented(trainData, v.augment);
   let testData: dl.Datastore | null = null;
   try {
-    testData = firstN(await dl.openDatastore(dataSpec, 'test'), testLimit);
+    testData = firstN(await dl.openDatastore(dataSpec, 'test', { ...images, classes: trainData.classes ?? undefined }), testLimit);
+    if (testData.source === trainData.source) {
+      console.log(`no separate test split in ${dataSpec} (one folder of class folders): skipping the test evaluation (use --validation-fraction, or a folder with train/ and test/ subfolders)`);
+      testData = null;
+    } else testData = await withoutBadFiles(testData);
   } catch (err) {
     console.log(`no test split (${(err as Error).message}): skipping the test evaluation`);
   }
@@ -139,6 +192,7 @@ async function train(args: string[]): Promise<number> {
   const trainSeconds = (performance.now() - started) / 1000;
   await dl.saveModel(network, out);
   console.log(`trained ${history.training.length} iterations in ${trainSeconds.toFixed(1)} s (${history.stoppedBy})`);
+  imagePipelineReport(trainData);
   if (testData) {
     const e = await report(network, testData, outDir);
     console.log(`test accuracy: ${e.accuracy.toFixed(4)}`);
@@ -186,7 +240,8 @@ async function evaluateCmd(args: string[]): Promise<number> {
   const { values: v, positionals } = parse(args, { 'out-dir': { type: 'string' }, limit: { type: 'string' } }, [2, 2]);
   const [modelFile, dataSpec] = positionals as [string, string];
   const network = await dl.loadModel(modelFile);
-  const data = firstN(await dl.openDatastore(dataSpec, 'test'), num(v.limit, 'limit', { integer: true, min: 1 }));
+  const opened = await dl.openDatastore(dataSpec, 'test', { inputSize: network.inputShape, classes: network.classes ?? undefined });
+  const data = await withoutBadFiles(firstN(opened, num(v.limit, 'limit', { integer: true, min: 1 })));
   const dir = v['out-dir'] ?? path.dirname(modelFile);
   mkdirSync(dir, { recursive: true });
   const e = await report(network, data, dir);

@@ -7,4 +7,15 @@ export {
   type IdxData, type IdxType, type IdxArray, type IdxSplit, type IdxDatastoreOptions,
 } from './idx.js';
 export { readImage, type ReadImageOptions } from './image.js';
-export { openDatastore } from './open.js';
+export {
+  imageDatastore, ImageDatastore, IMAGE_EXTENSIONS,
+  type ImageDatastoreOptions, type SplitEachLabelOptions,
+} from './image-datastore.js';
+export {
+  augmentedImageDatastore, AugmentedImageDatastore, parseAugmentList, resolveAugmenter,
+  type ImageAugmenterOptions, type ResizeMode,
+} from './augment.js';
+export { defaultWorkers, type BadFile, type PipelineStats } from './image-pipeline.js';
+export type { FailOn } from './image-decode.js';
+export { cifar10Binary, CIFAR10_CLASSES } from './cifar.js';
+export { openDatastore, type OpenOptions } from './open.js';
