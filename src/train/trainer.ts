@@ -312,6 +312,10 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
         await yieldToEventLoop(); // keeps the progress page, signals and timers alive
       }
       reporter.endEpoch();
+      const pipe = (data as { pipelineStats?: { imagesPerSecond: number; waitSeconds: number; decoded: number } }).pipelineStats;
+      if (pipe && pipe.imagesPerSecond > 0) {
+        reporter.log(`epoch ${epoch + 1}: data pipeline ${pipe.imagesPerSecond.toFixed(0)} img/s (${pipe.decoded} decoded), trainer waited ${pipe.waitSeconds.toFixed(1)} s for data`);
+      }
       if (o.validationData && lastValidatedAt !== position.iteration) {
         const stop = await validate(epoch);
         const v = history.validation.at(-1)!;
