@@ -10,7 +10,8 @@ export const FORMATS = ['.jpg', '.png', '.webp', '.gif', '.tiff', '.avif', '.JPE
 
 /** Where the real photos are (ants and bees), when this machine has them. */
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..'); // dist/test/data -> repo
-export const HYMENOPTERA = path.resolve(repo, '..', 'shared', 'data', 'hymenoptera');
+// The team's shared data sets sit beside the project; .ci/run points DLKIT_SHARED_DATA at them from its clone.
+export const HYMENOPTERA = path.resolve(process.env.DLKIT_SHARED_DATA ?? path.join(repo, '..', 'shared', 'data'), 'hymenoptera');
 export const hasHymenoptera = existsSync(path.join(HYMENOPTERA, 'train', 'ants'));
 
 export function rng(seed: number): () => number {
