@@ -1,6 +1,7 @@
 // The benchmark dispatcher: `npm run bench -- <name> [options]` (node dist/bench/run.js <name>).
 // Benchmarks take minutes and print progress while they run; run them on a quiet machine.
 const benchmarks: Record<string, { what: string; load: () => Promise<{ run(argv: string[]): Promise<void> }> }> = {
+  'fashion-mnist': { what: "dlkit's preset (--preset default|best) vs the plain PyTorch recipe: time to 91/92/93% test accuracy, best accuracy, memory per epoch", load: () => import('./fashion-mnist.js') },
   'image-pipeline': { what: 'images/s of decode + random-resized-crop 224 + flip + normalize + batch 64, dlkit vs torchvision; CIFAR-10 train 2 epochs', load: () => import('./image-pipeline.js') },
   'train-step': {
     what: 'reference CNN training step, dlkit vs PyTorch (default, same threads, expert-tuned); medians over rounds',
