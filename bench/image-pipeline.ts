@@ -18,22 +18,13 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { PYTHON, distBench, fmt, intOption, median, parseOptions, progress, pyBench, root, runJson, table, untunedEnv } from './common.js';
+import { prng } from '../test/support/random.js';
 
 interface PipelineResult { imagesPerSecond: number; seconds: number; images: number; workers: number; waitSeconds?: number; torchvision?: string; torch?: string }
 interface CifarResult { accuracy: number; seconds: number; trainSeconds: number; torch?: string }
 
 const CLASSES = ['alpine', 'beach', 'canyon', 'desert', 'forest', 'glacier', 'harbor', 'meadow', 'reef', 'savanna'];
 
-/** A small seeded generator (mulberry32), so the folder is the same every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * A photo-like canvas: smooth color fields (a coarse random grid enlarged with a cubic kernel),
@@ -59,7 +50,7 @@ async function canvas(random: () => number, w: number, h: number): Promise<Buffe
 
 /** 4,000 (by default) 500×375 JPEGs in 10 class folders: crops of photo-like canvases, tinted per class. */
 async function writeImages(dir: string, count: number): Promise<{ bytes: number }> {
-  const random = rng(2024);
+  const random = prng(2024);
   const canvases: Buffer[] = [];
   for (let i = 0; i < 16; i++) canvases.push(await canvas(random, 900, 700));
   let next = 0;

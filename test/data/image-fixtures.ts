@@ -4,6 +4,7 @@ import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
+import { prng } from '../support/random.js';
 
 /** Formats the datastores read, by extension (mixed case on purpose: extensions match case-insensitively). */
 export const FORMATS = ['.jpg', '.png', '.webp', '.gif', '.tiff', '.avif', '.JPEG', '.tif', '.PNG', '.jpeg'] as const;
@@ -14,15 +15,6 @@ const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '.
 export const HYMENOPTERA = path.resolve(process.env.DLKIT_SHARED_DATA ?? path.join(repo, '..', 'shared', 'data'), 'hymenoptera');
 export const hasHymenoptera = existsSync(path.join(HYMENOPTERA, 'train', 'ants'));
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hsv(h: number, s: number, v: number): [number, number, number] {
   const k = (n: number) => (n + h / 60) % 6;
@@ -83,7 +75,7 @@ export interface WrittenImage {
 export async function writeClassFolder(root: string, { classes, perClass, formats = FORMATS, minSize = 12, maxSize = 28, seed = 1 }: {
   classes: readonly string[]; perClass: number; formats?: readonly string[]; minSize?: number; maxSize?: number; seed?: number;
 }): Promise<WrittenImage[]> {
-  const random = rng(seed);
+  const random = prng(seed);
   const jobs: Promise<void>[] = [];
   const written: WrittenImage[] = [];
   classes.forEach((name, cls) => {

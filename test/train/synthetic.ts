@@ -2,19 +2,10 @@
 // 0–255 values, four classes, each a bright 3x3 blob in one quadrant (position jittered by one
 // pixel) over uniform noise. A tiny CNN learns it in a few epochs; chance is 25%.
 import * as dl from '../../src/index.js';
+import { prng } from '../support/random.js';
 
 export const CLASSES = ['top-left', 'top-right', 'bottom-left', 'bottom-right'] as const;
 
-/** mulberry32: a seeded generator, so the data is the same on every run. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface SyntheticArrays {
   pixels: Uint8Array; // [n, 1, size, size]
