@@ -45,9 +45,11 @@ export const presets: Record<PresetName, Preset> = {
     options: { solver: 'sgdm', initialLearnRate: 0.1, maxEpochs: 4, miniBatchSize: 128, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1 },
   },
   best: {
-    description: 'a deeper CNN (two conv layers per stage), dropout, one-cycle SGD, 20 epochs',
-    network: (s, c) => smallCnn(s, c, [32, 64, 128], { hidden: 256, dropout: 0.25, double: true }),
-    options: { solver: 'sgdm', initialLearnRate: 0.1, maxEpochs: 20, miniBatchSize: 128, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1 },
+    // Sized to finish in about 10 minutes on 2 cores (~28 s per epoch); a wider net (two convs
+    // per stage) costs ~4x per epoch. Not yet tuned to its 94.5% goal (docs/status.md).
+    description: 'the reference CNN with a wider classifier and dropout, one-cycle SGD, 15 epochs',
+    network: (s, c) => smallCnn(s, c, [32, 64], { hidden: 256, dropout: 0.25 }),
+    options: { solver: 'sgdm', initialLearnRate: 0.1, maxEpochs: 15, miniBatchSize: 128, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1 },
   },
 };
 
