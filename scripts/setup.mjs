@@ -18,7 +18,8 @@ const quiet = args.has('--quiet');
 const log = (msg) => { if (!quiet) console.log(`setup: ${msg}`); };
 const act = (msg) => console.log(`setup: ${msg}`);
 
-const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'dataset-fashion-mnist'];
+// chromium: the browser tests drive Debian's Chromium through playwright-core.
+const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'dataset-fashion-mnist', 'chromium'];
 const BENCH_PACKAGES = ['python3-torch', 'python3-torchvision'];
 
 function run(cmd, argv, opts = {}) {
