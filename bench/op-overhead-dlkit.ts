@@ -3,7 +3,7 @@
 // µs per call of a tiny op on 1-element tensors: `a.add(b)` returning a new tensor that is then
 // disposed, and the in-place `a.add_(b)`. Result: one JSON line on stdout.
 import * as dl from '../src/index.js';
-import { intOption, parseOptions } from './common.js';
+import { intOption, machineBusySeconds, othersCpuPercent, ownCpuSeconds, parseOptions } from './common.js';
 
 const { opts } = parseOptions(process.argv.slice(2));
 const calls = intOption(opts, 'calls', 100_000);
@@ -25,9 +25,13 @@ function inPlace(n: number): number {
 const live0 = dl.memory().liveTensors;
 newTensor(calls / 10); // warm-up: op lookup, JIT
 inPlace(calls / 10);
+const busy0 = machineBusySeconds();
+const own0 = ownCpuSeconds();
+const t0 = performance.now();
 const usNew = newTensor(calls);
 const usInPlace = inPlace(calls);
+const othersCpuPct = othersCpuPercent(busy0, own0, (performance.now() - t0) / 1000);
 const leaked = dl.memory().liveTensors - live0;
-console.log(JSON.stringify({ usNew, usInPlace, leaked, threads: dl.getNumThreads() }));
+console.log(JSON.stringify({ usNew, usInPlace, leaked, othersCpuPct, threads: dl.getNumThreads() }));
 a.dispose();
 b.dispose();

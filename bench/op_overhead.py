@@ -7,6 +7,8 @@ rebound) and the in-place `a.add_(b)`. Result: one JSON line on stdout.
 """
 import argparse
 import json
+import os
+import resource
 import time
 
 import torch
@@ -35,8 +37,26 @@ def in_place(n):
     return (time.perf_counter() - t0) * 1e6 / n
 
 
+def machine_busy_seconds():
+    """Busy CPU seconds of the whole machine (user, nice, system, irq, softirq, steal)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
+def own_cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 new_tensor(calls // 10)
 in_place(calls // 10)
+busy0, own0, t0 = machine_busy_seconds(), own_cpu_seconds(), time.perf_counter()
 us_new = new_tensor(calls)
 us_in_place = in_place(calls)
-print(json.dumps({"usNew": us_new, "usInPlace": us_in_place, "threads": torch.get_num_threads(), "torch": torch.__version__}))
+others = machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0)
+others_pct = max(0.0, others / (time.perf_counter() - t0) * 100)
+print(json.dumps({"usNew": us_new, "usInPlace": us_in_place, "othersCpuPct": others_pct, "threads": torch.get_num_threads(), "torch": torch.__version__}))

@@ -25,7 +25,7 @@ function usage(): string {
 const [name, ...rest] = process.argv.slice(2);
 if (!name || name === '--help' || name === '-h') {
   console.log(usage());
-  process.exit(name ? 0 : 1);
+  process.exit(0);
 }
 const bench = benchmarks[name];
 if (!bench) {

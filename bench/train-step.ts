@@ -7,20 +7,27 @@
 //   pytorch-threads   (b) the same with dlkit's thread count
 //   pytorch-expert    (c) jemalloc preloaded with decay off, channels-last, dlkit's thread count
 // Options: --rounds 5 --steps 60 --warmup 15 --batch 128
+//   --max-disturbance 10  repeat a measurement during which other processes used more than 10% of
+//                         a core (up to --retries 3); --no-wait: do not wait for a quiet machine
 //   --configs dlkit,pytorch-default    measure only these
 //   --variant LABEL:dlkit:KEY=VAL,...  an extra dlkit configuration: env vars (DLKIT_ALLOCATOR=system,
 //                                      DLKIT_NUM_THREADS=1, MALLOC_ARENA_MAX=1, LD_PRELOAD=...)
-//                                      or channelsLast=0
+//                                      or worker options: channelsLast=0, data=synthetic
 //   --variant LABEL:pytorch:KEY=VAL,...  an extra PyTorch one (untuned env plus the given vars;
 //                                      threads=N, channelsLast=1)
 // The last line: `train-step: dlkit <N> img/s, pytorch <M> img/s, ratio <N/M>` (M: pytorch-default).
 import os from 'node:os';
 import path from 'node:path';
-import { JEMALLOC, PYTHON, distBench, fmt, intOption, median, parseOptions, progress, pyBench, root, runJson, table, untunedEnv } from './common.js';
+import { JEMALLOC, PYTHON, distBench, fmt, intOption, measureQuietly, median, parseOptions, progress, pyBench, quietOptions, root, runJson, table, untunedEnv } from './common.js';
 
 interface StepResult {
   imgPerSec: number;
   stepMsMedian: number;
+  stepMsP90: number;
+  minorFaultsPerStep: number;
+  sysMsPerStep: number;
+  othersCpuPct: number;
+  disturbed: boolean;
   threads: number;
   rssMB: number;
   loss: number;
@@ -48,7 +55,8 @@ function parseVariant(spec: string): Config {
   const [, label, side, rest] = m as unknown as [string, string, 'dlkit' | 'pytorch', string];
   const env: Record<string, string> = {};
   const args: string[] = [];
-  for (const kv of rest.split(',').filter(Boolean)) {
+  // Commas separate KEY=VAL pairs; a value may hold commas itself (MALLOC_CONF=a:1,b:2).
+  for (const kv of rest.split(/,(?=[A-Za-z_][A-Za-z0-9_]*(?:=|,|$))/).filter(Boolean)) {
     const eq = kv.indexOf('=');
     const [k, v] = eq < 0 ? [kv, '1'] : [kv.slice(0, eq), kv.slice(eq + 1)];
     if (k === 'channelsLast') {
@@ -57,6 +65,8 @@ function parseVariant(spec: string): Config {
     } else if (k === 'threads') {
       if (side === 'dlkit') env.DLKIT_NUM_THREADS = v;
       else args.push('--threads', v);
+    } else if (/^[a-z]/.test(k)) {
+      args.push(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`, v); // a worker option, e.g. data=synthetic
     } else env[k] = v;
   }
   const base = side === 'dlkit' ? { ...process.env } : untunedEnv();
@@ -69,6 +79,7 @@ export async function run(argv: string[]): Promise<void> {
   const steps = intOption(opts, 'steps', 60);
   const warmup = intOption(opts, 'warmup', 15);
   const batch = intOption(opts, 'batch', 128);
+  const quiet = quietOptions(opts);
   const common = ['--steps', String(steps), '--warmup', String(warmup), '--batch', String(batch)];
 
   const threads = await dlkitThreads();
@@ -95,28 +106,33 @@ export async function run(argv: string[]): Promise<void> {
   for (let r = 0; r < rounds; r++) {
     const order = configs.map((_, i) => configs[(i + r) % configs.length]!);
     for (const c of order) {
-      const res = c.side === 'dlkit'
-        ? await runJson<StepResult>(process.execPath, [path.join(distBench, 'train-step-dlkit.js'), ...common, ...c.args], c.env)
-        : await runJson<StepResult>(PYTHON, [path.join(pyBench, 'train_step.py'), ...common, ...c.args], c.env);
+      const res = await measureQuietly(`round ${r + 1}/${rounds} ${c.label}`, () => (c.side === 'dlkit'
+        ? runJson<StepResult>(process.execPath, [path.join(distBench, 'train-step-dlkit.js'), ...common, ...c.args], c.env)
+        : runJson<StepResult>(PYTHON, [path.join(pyBench, 'train_step.py'), ...common, ...c.args], c.env)), quiet);
       results.get(c.label)!.push(res);
-      progress(`round ${r + 1}/${rounds}: ${c.label.padEnd(16)} ${fmt(res.imgPerSec).padStart(5)} img/s  (step ${fmt(res.stepMsMedian, 1)} ms median, ${res.threads} threads, loss ${fmt(res.loss, 3)}, RSS ${fmt(res.rssMB)} MB)`);
+      progress(`round ${r + 1}/${rounds}: ${c.label.padEnd(16)} ${fmt(res.imgPerSec).padStart(5)} img/s  (step median ${fmt(res.stepMsMedian, 1)} ms, p90 ${fmt(res.stepMsP90, 1)} ms, ${res.threads} threads, ${fmt(res.minorFaultsPerStep)} page faults/step, RSS ${fmt(res.rssMB)} MB, others ${fmt(res.othersCpuPct)}% CPU)${res.disturbed ? ' DISTURBED' : ''}`);
     }
   }
 
   const med = (label: string) => median(results.get(label)?.map((x) => x.imgPerSec) ?? []);
   const dl = med('dlkit');
-  const rows = [['configuration', 'threads', 'img/s median', 'min', 'max', 'step ms', 'dlkit ratio', 'what']];
+  const rows = [['configuration', 'threads', 'img/s median', 'min', 'max', 'step ms p50', 'p90', 'faults/step', 'sys ms/step', 'dlkit ratio', 'what']];
   for (const c of configs) {
-    const xs = results.get(c.label)!.map((x) => x.imgPerSec);
+    const rs = results.get(c.label)!;
+    const xs = rs.map((x) => x.imgPerSec);
+    const m = (k: keyof StepResult, d = 1) => fmt(median(rs.map((x) => Number(x[k]))), d);
     rows.push([
       c.label,
-      String(results.get(c.label)![0]?.threads ?? '?'),
+      String(rs[0]?.threads ?? '?'),
       fmt(median(xs)),
       fmt(Math.min(...xs)),
       fmt(Math.max(...xs)),
-      fmt(median(results.get(c.label)!.map((x) => x.stepMsMedian)), 1),
+      m('stepMsMedian'),
+      m('stepMsP90'),
+      m('minorFaultsPerStep', 0),
+      m('sysMsPerStep'),
       Number.isFinite(dl) ? fmt(dl / median(xs), 2) : '-',
-      c.what,
+      c.what + (rs.some((x) => x.disturbed) ? ` [${rs.filter((x) => x.disturbed).length} disturbed]` : ''),
     ]);
   }
   console.log('');

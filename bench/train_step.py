@@ -12,6 +12,7 @@ Progress goes to stderr, the result (one JSON line) to stdout.
 import argparse
 import json
 import os
+import resource
 import statistics
 import time
 
@@ -51,6 +52,21 @@ for i in range(4):
     batches.append((x, torch.randint(0, 10, (a.batch,))))
 
 
+def machine_busy_seconds():
+    """Busy CPU seconds of the whole machine (user, nice, system, irq, softirq, steal)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return (v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
+def own_cpu_seconds():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def step(x, y):
     opt.zero_grad()
     loss = F.cross_entropy(model(x), y)
@@ -63,12 +79,16 @@ loss = float("nan")
 for i in range(a.warmup):
     loss = step(*batches[i % len(batches)])
 times = []
+ru0 = resource.getrusage(resource.RUSAGE_SELF)
+busy0, own0 = machine_busy_seconds(), own_cpu_seconds()
 start = time.perf_counter()
 for i in range(a.steps):
     t0 = time.perf_counter()
     loss = step(*batches[i % len(batches)])
     times.append(time.perf_counter() - t0)
 elapsed = time.perf_counter() - start
+ru1 = resource.getrusage(resource.RUSAGE_SELF)
+others = machine_busy_seconds() - busy0 - (own_cpu_seconds() - own0)
 
 rss_kb = 0
 with open("/proc/self/status") as f:
@@ -78,6 +98,12 @@ with open("/proc/self/status") as f:
 print(json.dumps({
     "imgPerSec": a.steps * a.batch / elapsed,
     "stepMsMedian": statistics.median(times) * 1000,
+    "stepMsP10": statistics.quantiles(times, n=10, method="inclusive")[0] * 1000,
+    "stepMsP90": statistics.quantiles(times, n=10, method="inclusive")[-1] * 1000,
+    "minorFaultsPerStep": (ru1.ru_minflt - ru0.ru_minflt) / a.steps,
+    "userMsPerStep": (ru1.ru_utime - ru0.ru_utime) * 1000 / a.steps,
+    "sysMsPerStep": (ru1.ru_stime - ru0.ru_stime) * 1000 / a.steps,
+    "othersCpuPct": max(0.0, others / elapsed * 100),
     "threads": torch.get_num_threads(),
     "channelsLast": a.channels_last,
     "preload": os.environ.get("LD_PRELOAD", ""),
