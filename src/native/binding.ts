@@ -64,6 +64,11 @@ function findAddon(): string {
 if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) {
   process.env.OMP_WAIT_POLICY = 'PASSIVE';
 }
+// Debian's libtorch links the pthread build of OpenBLAS, whose own pool (one spinning thread
+// per core, not governed by at::set_num_threads) takes the second core from libtorch's OpenMP
+// worker after every matrix multiply. One OpenBLAS thread: reference CNN step 2,997 -> 3,873
+// img/s quiet, 1,738 -> 2,120 with another busy process (bench/README.md).
+if (process.env.OPENBLAS_NUM_THREADS === undefined) process.env.OPENBLAS_NUM_THREADS = '1';
 
 const require = createRequire(import.meta.url);
 export const native: NativeBinding = require(findAddon());
