@@ -42,7 +42,7 @@ export const presets: Record<PresetName, Preset> = {
   default: {
     description: 'the reference CNN (conv 32, conv 64, fc 128), one-cycle SGD with momentum, label smoothing',
     network: (s, c) => smallCnn(s, c, [32, 64], { hidden: 128 }),
-    options: { solver: 'sgdm', initialLearnRate: 0.1, maxEpochs: 4, miniBatchSize: 128, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1 },
+    options: { solver: 'sgdm', initialLearnRate: 0.1, maxEpochs: 5, miniBatchSize: 128, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1 },
   },
   best: {
     // Sized to finish in about 10 minutes on 2 cores (~28 s per epoch); a wider net (two convs
