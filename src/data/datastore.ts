@@ -188,3 +188,12 @@ export function checkSplit(fraction: number, options: SplitOptions, labeled: boo
   if (stratified && !labeled) throw new Error(`${where}: stratified split needs labels, and this datastore is unlabeled`);
   return { seed, stratified };
 }
+
+/** Observations per class of a labeled datastore (null when unlabeled). */
+export function countEachLabel(data: Pick<Datastore, 'labels' | 'classes'>): { label: string; count: number }[] | null {
+  const labels = data.labels();
+  if (!labels || !data.classes) return null;
+  const counts = new Array<number>(data.classes.length).fill(0);
+  for (const l of labels) counts[l]!++;
+  return data.classes.map((label, i) => ({ label, count: counts[i]! }));
+}

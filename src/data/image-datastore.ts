@@ -9,8 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/create.js';
 import {
   checkSplit, randomSeed, seededRandom, shuffleInPlace, splitPositions, Stream,
-  type Batch, type BatchOptions, type Datastore, type SplitOptions,
-} from './datastore.js';
+  type Batch, type BatchOptions, type Datastore, type SplitOptions, countEachLabel } from './datastore.js';
 import { decodeImage, ImageReadError, type DecodeSpec, type FailOn } from './image-decode.js';
 import { hwcToChw, type Pixels } from './image-ops.js';
 import type { PipelineSpec } from './image-job.js';
@@ -312,11 +311,7 @@ export class ImageDatastore implements Datastore {
 
   /** Files per class (null when unlabeled). */
   countEachLabel(): { label: string; count: number }[] | null {
-    const labels = this.labels();
-    if (!labels || !this.classes) return null;
-    const counts = new Array<number>(this.classes.length).fill(0);
-    for (const l of labels) counts[l]!++;
-    return this.classes.map((label, i) => ({ label, count: counts[i]! }));
+    return countEachLabel(this);
   }
 
   /** A datastore of this one's files at `indices` (positions 0..size-1), sharing its cache. */

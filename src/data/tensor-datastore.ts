@@ -9,8 +9,7 @@ import { keep } from '../tensor/memory.js';
 import type { DType } from '../tensor/dtype.js';
 import {
   checkBatchOptions, checkSplit, epochOrder, splitPositions,
-  type Batch, type BatchOptions, type Datastore, type SplitOptions,
-} from './datastore.js';
+  type Batch, type BatchOptions, type Datastore, type SplitOptions, countEachLabel } from './datastore.js';
 
 export interface TensorDatastoreOptions {
   /** Class names indexed by label. Default: '0', '1', … up to the largest label. */
@@ -162,11 +161,7 @@ export class TensorDatastore implements Datastore {
 
   /** Observations per class (null when unlabeled). */
   countEachLabel(): { label: string; count: number }[] | null {
-    const labels = this.labels();
-    if (!labels || !this.classes) return null;
-    const counts = new Array<number>(this.classes.length).fill(0);
-    for (const l of labels) counts[l]!++;
-    return this.classes.map((label, i) => ({ label, count: counts[i]! }));
+    return countEachLabel(this);
   }
 }
 
