@@ -19,7 +19,8 @@ const log = (msg) => { if (!quiet) console.log(`setup: ${msg}`); };
 const act = (msg) => console.log(`setup: ${msg}`);
 
 // chromium: the browser tests drive Debian's Chromium through playwright-core.
-const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'dataset-fashion-mnist', 'chromium'];
+// libjpeg62-turbo-dev: the image pipeline's fast JPEG path (native/image/jpeg.cc).
+const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'libjpeg62-turbo-dev', 'dataset-fashion-mnist', 'chromium'];
 const BENCH_PACKAGES = ['python3-torch', 'python3-torchvision'];
 
 function run(cmd, argv, opts = {}) {
@@ -94,13 +95,14 @@ function nodeDir() {
 }
 
 function buildNative() {
-  const addon = path.join(root, 'build', 'Release', 'dlkit.node');
+  // Every target of binding.gyp: dlkit.node (libtorch) and dlkit_jpeg.node (libjpeg-turbo).
+  const addons = ['dlkit.node', 'dlkit_jpeg.node'].map((f) => path.join(root, 'build', 'Release', f));
   const stampFile = path.join(root, 'build', 'dlkit-build.json');
   const inputs = Math.max(newestMtime(path.join(root, 'native'), () => true), mtime(path.join(root, 'binding.gyp')));
   const wanted = { LIBTORCH: process.env.LIBTORCH ?? '', DLKIT_CXX11_ABI: process.env.DLKIT_CXX11_ABI ?? '' };
   let stamp = null;
   try { stamp = JSON.parse(readFileSync(stampFile, 'utf8')); } catch { /* first build */ }
-  if (existsSync(addon) && mtime(addon) >= inputs && stamp && JSON.stringify(stamp.env) === JSON.stringify(wanted)) {
+  if (addons.every((a) => existsSync(a) && mtime(a) >= inputs) && stamp && JSON.stringify(stamp.env) === JSON.stringify(wanted)) {
     log(`native addon up to date (libtorch: ${stamp.libtorch})`);
     return;
   }

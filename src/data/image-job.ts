@@ -85,6 +85,12 @@ export function unpackImages(p: PackedImages, channels: number): Map<number, Pix
   return out;
 }
 
+/** Whether the spec does nothing after the region but mirror it (the draws augmentImage makes then). */
+function onlyFlips(a: AugmentSpec): boolean {
+  return !a.rotation && !a.scale && !a.shearX && !a.shearY && !a.translateX && !a.translateY
+    && !a.brightness && !a.contrast && !a.saturation && !a.hue && !a.erasing;
+}
+
 export async function runJob(job: Job, spec: PipelineSpec): Promise<JobResult> {
   const { channels: C, height: H, width: W } = spec;
   const plane = C * H * W;
@@ -103,11 +109,16 @@ export async function runJob(job: Job, spec: PipelineSpec): Promise<JobResult> {
       const slot = pixels.subarray(pos * plane, (pos + 1) * plane);
       const aug = spec.augment;
       if (aug?.mode === 'random-resized-crop') {
-        // The region is drawn first, then only it is decoded and resized (by libvips); the
-        // other transforms continue from the same generator on the output-sized image.
+        // The region is drawn first, then only it is decoded and resized; the other transforms
+        // continue from the same generator on the output-sized image. When flips are all there
+        // is, the JPEG fast path draws them and writes the observation itself (CHW, mirrored).
         const random = imageRandom(job.seed, job.epoch, item.index);
-        const region = await decodeRegion(item.file, spec.decode, (w, h) => randomResizedRegion(w, h, aug.cropScale, aug.cropRatio, random), W, H);
-        augmentImage(region, { ...aug, mode: 'stretch' }, random, slot);
+        const pick = (w: number, h: number) => randomResizedRegion(w, h, aug.cropScale, aug.cropRatio, random);
+        const target = onlyFlips(aug)
+          ? { out: slot, flips: () => [aug.reflectX && random() < 0.5, aug.reflectY && random() < 0.5] as const }
+          : undefined;
+        const region = await decodeRegion(item.file, spec.decode, pick, W, H, target);
+        if (region) augmentImage(region, { ...aug, mode: 'stretch' }, random, slot);
         good[pos] = 1;
         busy += performance.now() - t0;
         return;

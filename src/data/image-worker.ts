@@ -1,6 +1,7 @@
 // An image worker: receives jobs (the images of one batch), decodes them with sharp and augments
 // them in JavaScript, and sends back raw uint8 pixels as transferable buffers. It loads sharp
-// and nothing else native: never dlkit's libtorch addon (the main thread makes the tensors).
+// and the JPEG addon (libjpeg-turbo, jpeg.ts), never dlkit's libtorch addon (the main thread
+// makes the tensors).
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import { useSynchronousReads } from './image-decode.js';

@@ -129,7 +129,7 @@ test('a process that breaks out of the batches exits on its own (no hanging work
   assert.ok(Date.now() - t0 < 20_000);
 });
 
-test('the worker never loads the libtorch addon: its imports are sharp and plain JavaScript', () => {
+test('the worker never loads the libtorch addon: its imports are sharp, the JPEG addon and plain JavaScript', () => {
   const seen = new Set<string>();
   const visit = (file: string) => {
     if (seen.has(file)) return;
@@ -138,10 +138,14 @@ test('the worker never loads the libtorch addon: its imports are sharp and plain
     for (const m of src.matchAll(/(?:^|\n)\s*import\s[^'"]*['"]([^'"]+)['"]/g)) {
       const spec = m[1]!;
       if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec));
-      else assert.ok(['sharp', 'node:worker_threads', 'node:fs/promises', 'node:fs'].includes(spec), `${path.basename(file)} imports ${spec}`);
+      else assert.ok(['sharp', 'node:worker_threads', 'node:fs/promises', 'node:fs'].includes(spec) || (path.basename(file) === 'jpeg.js' && ['node:module', 'node:url', 'node:path'].includes(spec)), `${path.basename(file)} imports ${spec}`);
     }
   };
+  // jpeg.js requires one addon, dlkit_jpeg.node (libjpeg-turbo only), never dlkit.node.
+  const jpegJs = readFileSync(path.join(repo, 'dist', 'src', 'data', 'jpeg.js'), 'utf8');
+  assert.deepEqual(jpegJs.match(/'[\w-]+\.node'/g), ["'dlkit_jpeg.node'"]);
   visit(path.join(repo, 'dist', 'src', 'data', 'image-worker.js'));
   assert.ok(![...seen].some((f) => /native|tensor/.test(f)), [...seen].join(', '));
+  assert.ok(seen.has(path.join(repo, 'dist', 'src', 'data', 'jpeg.js')));
   assert.ok(seen.size >= 4);
 });
