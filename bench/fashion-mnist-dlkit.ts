@@ -5,8 +5,10 @@ import * as dl from '../src/index.js';
 const presetName = process.argv[2] ?? 'default';
 const epochs = process.argv[3] ? Number(process.argv[3]) : undefined;
 const recipe = dl.preset(presetName);
-const train = await dl.fashionMnist('train');
+const images = await dl.fashionMnist('train');
 const test = await dl.fashionMnist('test');
+// The preset's augmentation, as `dlkit train` applies it.
+const train = recipe.augment ? dl.augmentedImageDatastore([28, 28], images, recipe.augment([28, 28])) : images;
 const network = recipe.network(train.inputShape, train.classes!);
 const perEpoch = Math.floor(train.size / (recipe.options.miniBatchSize ?? 128));
 const rss: number[] = [];

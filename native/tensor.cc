@@ -2,6 +2,7 @@
 // Hand-written because these are not ATen ops; everything else goes through ops.cc.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 #include <cstring>
 #include "handle.h"
@@ -187,6 +188,26 @@ static Napi::Value isGradEnabled(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(info.Env(), c10::GradMode::is_enabled());
 }
 
+// Mixed precision: libtorch's autocast is a dispatch key, so every op called through the
+// dispatcher (all of ours) picks it up. Per thread, like grad mode. Returns the previous state
+// [enabled, scalar type] so a scope can restore it; leaving the outermost scope frees the
+// cache of low-precision weight copies.
+static Napi::Value setAutocast(const Napi::CallbackInfo& info) {
+  return guarded(info, "setAutocast", [&]() -> Napi::Value {
+    auto env = info.Env();
+    auto prev = Napi::Array::New(env, 2);
+    prev.Set(uint32_t(0), Napi::Boolean::New(env, at::autocast::is_cpu_enabled()));
+    prev.Set(uint32_t(1), Napi::Number::New(env, double(static_cast<int>(at::autocast::get_autocast_cpu_dtype()))));
+    bool on = info[0].ToBoolean();
+    if (info.Length() > 1 && info[1].IsNumber()) {
+      at::autocast::set_autocast_cpu_dtype(static_cast<at::ScalarType>(info[1].As<Napi::Number>().Int32Value()));
+    }
+    at::autocast::set_cpu_enabled(on);
+    if (!on) at::autocast::clear_cache();
+    return prev;
+  });
+}
+
 // ---- engine settings --------------------------------------------------------
 
 static Napi::Value manualSeed(const Napi::CallbackInfo& info) {
@@ -240,6 +261,7 @@ void registerTensorFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("backward", Napi::Function::New(env, backward));
   exports.Set("setGradEnabled", Napi::Function::New(env, setGradEnabled));
   exports.Set("isGradEnabled", Napi::Function::New(env, isGradEnabled));
+  exports.Set("setAutocast", Napi::Function::New(env, setAutocast));
   exports.Set("manualSeed", Napi::Function::New(env, manualSeed));
   exports.Set("setNumThreads", Napi::Function::New(env, setNumThreads));
   exports.Set("getNumThreads", Napi::Function::New(env, getNumThreads));

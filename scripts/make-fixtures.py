@@ -473,6 +473,32 @@ def tensor_ops():
     return s
 
 
+# ---- mixed precision ------------------------------------------------------------
+
+def autocast_suite():
+    """CPU autocast (bfloat16): the outputs of a small conv -> relu -> linear forward and the
+    float32 gradients of its float32 weights, as torch.autocast('cpu') computes them."""
+    x = randn(2, 3, 8, 8)
+    w, b = randn(4, 3, 3, 3, scale=0.3), randn(4, scale=0.1)
+    w2, b2 = randn(5, 4 * 8 * 8, scale=0.05), randn(5, scale=0.1)
+    params = [t.clone().requires_grad_() for t in (w, b, w2, b2)]
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        h = F.conv2d(x, params[0], params[1], padding=1)
+        out = F.linear(F.relu(h).flatten(1), params[2], params[3])
+    upstream = randn(2, 5)
+    (out.float() * upstream).sum().backward()
+    case = {'name': 'autocast/conv-relu-linear', 'torch': "with torch.autocast('cpu', dtype=torch.bfloat16): F.linear(F.relu(F.conv2d(x, w, b, padding=1)).flatten(1), w2, b2)",
+            'inputs': {k: encode(v) for k, v in dict(x=x, w=w, b=b, w2=w2, b2=b2, upstream=upstream).items()},
+            'outputsDtype': {'conv': str(h.dtype), 'out': str(out.dtype)},
+            'outputs': {'conv': encode(h.float()), 'out': encode(out.float())},
+            'grads': {k: encode(p.grad) for k, p in zip(('w', 'b', 'w2', 'b2'), params)}}
+    path = os.path.join(OUT_DIR, 'autocast.json')
+    with open(path, 'w') as f:
+        json.dump({'generator': 'scripts/make-fixtures.py', 'torch': torch.__version__, 'seed': SEED, 'cases': [case]}, f, separators=(',', ':'))
+        f.write('\n')
+    print(f'{path}: 1 case, {os.path.getsize(path) / 1024:.0f} KiB')
+
+
 def main():
     if torch.__version__.split('.')[:2] != ['1', '13']:
         print(f'warning: expected torch 1.13 (the libtorch dlkit links), got {torch.__version__}', file=sys.stderr)
@@ -483,6 +509,8 @@ def main():
     suites = [functional(), tensor_ops()]
     for suite in suites:
         suite.write()
+    torch.manual_seed(SEED)
+    autocast_suite()
 
 
 if __name__ == '__main__':

@@ -23,8 +23,11 @@ commands:
       --quiet                       no progress table
       --input-size H,W              image folders: resize every image to H×W (required for them)
       --channels 1|3                image folders: grayscale or RGB (default 3)
-      --augment LIST                image folders: random transforms, e.g. flip,rotate:15,crop,jitter
-                                    (also flipv, resized-crop, scale, shear, translate, erase)
+      --precision auto|float32|bfloat16-mixed   arithmetic of training (presets: auto = bfloat16
+                                    convolutions where the CPU has bfloat16 instructions)
+      --augment LIST|none           images: random transforms, e.g. flip,rotate:15,crop,jitter
+                                    (also flipv, resized-crop, scale, shear, translate, erase);
+                                    none: not even the preset's
       --strict                      image folders: stop at the first unusable image (default: skip it, list it)
   classify <model> <image files…> [--top K]   top-K labels with scores for each image
   evaluate <model> <data> [--out-dir DIR]     accuracy, per-class table, confusion matrix, misclassified grid
@@ -87,16 +90,33 @@ function imageFlags(v: { 'input-size'?: string; channels?: string; strict?: bool
   return { ...(size && { inputSize: size }), ...(channels && { channels: channels as 1 | 3 }), strict: v.strict ?? false };
 }
 
-/** The training images through --augment's random transforms. */
-function augmented(data: dl.Datastore, list: string): dl.Datastore {
-  if (!(data instanceof dl.ImageDatastore) || !data.outputSize) throw new UsageError(`--augment applies to folders of images; ${data.source} is not one`);
+/** The output size [H, W] of images that can be augmented, or null (not images, or no fixed size). */
+function augmentableSize(data: dl.Datastore): [number, number] | null {
+  if (data instanceof dl.ImageDatastore) return data.outputSize ? [data.outputSize[0], data.outputSize[1]] : null;
+  if (data instanceof dl.TensorDatastore && data.inputShape.length === 3 && data.storedDType === 'uint8') return [data.inputShape[1]!, data.inputShape[2]!];
+  return null;
+}
+
+/**
+ * The training images through random transforms: --augment's list, else the preset's own
+ * (when the data are images). `--augment none` turns the preset's off.
+ */
+function augmented(data: dl.Datastore, list: string | undefined, recipe: dl.Preset): dl.Datastore {
+  const size = augmentableSize(data);
+  if (list === undefined || list === 'none') {
+    if (list === 'none' || !recipe.augment || !size) return data;
+    const options = recipe.augment(size);
+    console.log(`augmentation (preset): ${dl.describeAugmenter(options)}`);
+    return data instanceof dl.ImageDatastore ? dl.augmentedImageDatastore(size, data, options) : dl.augmentedImageDatastore(size, data as dl.TensorDatastore, options);
+  }
+  if (!size) throw new UsageError(`--augment applies to images (folders of images, Fashion-MNIST, 8-bit in-memory images); ${data.source} is not images`);
   let options: dl.ImageAugmenterOptions;
   try {
-    options = dl.parseAugmentList(list, data.outputSize);
+    options = dl.parseAugmentList(list, size);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  return dl.augmentedImageDatastore(data.outputSize, data, options);
+  return data instanceof dl.ImageDatastore ? dl.augmentedImageDatastore(size, data, options) : dl.augmentedImageDatastore(size, data as dl.TensorDatastore, options);
 }
 
 /** Evaluation pairs labels with predictions one to one: leave out the images that cannot be read (listed). */
@@ -124,6 +144,7 @@ async function train(args: string[]): Promise<number> {
     'checkpoint-dir': { type: 'string' }, resume: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
     quiet: { type: 'boolean', default: false },
     'input-size': { type: 'string' }, channels: { type: 'string' }, augment: { type: 'string' }, strict: { type: 'boolean', default: false },
+    precision: { type: 'string' },
   }, [0, 1]);
   const dataSpec = positionals[0] ?? 'fashion-mnist';
   if (!(dl.PRESETS as readonly string[]).includes(v.preset!)) throw new UsageError(`--preset must be one of ${dl.PRESETS.join(', ')}, got '${v.preset}'`);
@@ -145,6 +166,7 @@ async function train(args: string[]): Promise<number> {
     ...(v.schedule !== undefined && { learnRateSchedule: choice(v.schedule, 'schedule', ['none', 'piecewise', 'cosine', 'one-cycle'] as const) }),
     ...(v.seed !== undefined && { seed: num(v.seed, 'seed', { integer: true, min: 0 }) }),
     ...(v['label-smoothing'] !== undefined && { labelSmoothing: num(v['label-smoothing'], 'label-smoothing', { min: 0, max: 1 }) }),
+    ...(v.precision !== undefined && { precision: choice(v.precision, 'precision', ['auto', 'float32', 'bfloat16-mixed'] as const) }),
   };
   const limit = num(v.limit, 'limit', { integer: true, min: 1 });
   const testLimit = num(v['test-limit'], 'test-limit', { integer: true, min: 1 });
@@ -159,7 +181,7 @@ async function train(args: string[]): Promise<number> {
   for (const w of (trainData as Partial<dl.ImageDatastore>).warnings ?? []) console.warn(`warning: ${w}`);
   let validationData: dl.Datastore | undefined;
   if (fraction) [validationData, trainData] = trainData.split(fraction, { seed: 0 });
-  if (v.augment !== undefined) trainData = augmented(trainData, v.augment);
+  trainData = augmented(trainData, v.augment, recipe);
   let testData: dl.Datastore | null = null;
   try {
     testData = firstN(await dl.openDatastore(dataSpec, 'test', { ...images, classes: trainData.classes ?? undefined }), testLimit);
@@ -173,7 +195,8 @@ async function train(args: string[]): Promise<number> {
   const classes = trainData.classes;
   if (!classes) throw new Error(`${dataSpec}: the training data has no labels`);
   console.log(`data: ${trainData.size} training observations of shape [${trainData.inputShape.join(', ')}], ${classes.length} classes (${trainData.source})${validationData ? `, ${validationData.size} held out for validation` : ''}${testData ? `, ${testData.size} test` : ''}`);
-  console.log(`preset '${v.preset}': ${recipe.description}; ${dl.getNumThreads()} threads`);
+  const precision = dl.resolvePrecision(overrides.precision ?? recipe.options.precision ?? 'float32', 'cpu');
+  console.log(`preset '${v.preset}': ${recipe.description}; ${dl.getNumThreads()} threads, ${precision === 'float32' ? 'float32' : 'bfloat16 convolutions (mixed precision)'}`);
   const network = recipe.network(trainData.inputShape, classes);
   if (!v.quiet) console.log(network.summary());
   const options: dl.TrainingOptionsInput = {

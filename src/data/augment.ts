@@ -12,6 +12,8 @@ import type { AugmentSpec, Range } from './image-ops.js';
 import { runJob, type PipelineSpec } from './image-job.js';
 import { emptyStats, imageBatches, type BadFile, type PipelineStats } from './image-pipeline.js';
 import { checkSize, ImageDatastore, type SplitEachLabelOptions } from './image-datastore.js';
+import { TensorDatastore } from './tensor-datastore.js';
+import { AugmentedTensorDatastore } from './tensor-augment.js';
 
 export type ResizeMode = AugmentSpec['mode'];
 
@@ -199,6 +201,17 @@ export function parseAugmentList(list: string, outputSize: readonly [number, num
   return o;
 }
 
+/** The augmenter options in a line, for logs: "reflectX, random-crop (padding 2)". */
+export function describeAugmenter(o: ImageAugmenterOptions): string {
+  const parts: string[] = [];
+  if (o.resize && o.resize !== 'stretch') parts.push(o.resize === 'random-crop' && o.cropPadding ? `random-crop (padding ${o.cropPadding})` : o.resize);
+  for (const [k, v] of Object.entries(o)) {
+    if (k === 'resize' || k === 'cropPadding' || v === undefined || v === false) continue;
+    parts.push(v === true ? k : `${k} ${JSON.stringify(v)}`);
+  }
+  return parts.join(', ') || 'none';
+}
+
 /** How files are decoded before the random transforms, for a resize mode. */
 function decodeFor(spec: AugmentSpec, base: DecodeSpec): DecodeSpec {
   switch (spec.mode) {
@@ -302,10 +315,14 @@ export class AugmentedImageDatastore implements Datastore {
  *       resize: 'random-crop', cropPadding: 4, reflectX: true, rotation: 15, brightness: 0.2,
  *     });
  */
-export function augmentedImageDatastore(outputSize: readonly number[], datastore: ImageDatastore, augmenter: ImageAugmenterOptions = {}): AugmentedImageDatastore {
+export function augmentedImageDatastore(outputSize: readonly number[], datastore: TensorDatastore, augmenter?: ImageAugmenterOptions): AugmentedTensorDatastore;
+export function augmentedImageDatastore(outputSize: readonly number[], datastore: ImageDatastore, augmenter?: ImageAugmenterOptions): AugmentedImageDatastore;
+export function augmentedImageDatastore(outputSize: readonly number[], datastore: ImageDatastore | TensorDatastore, augmenter: ImageAugmenterOptions = {}): AugmentedImageDatastore | AugmentedTensorDatastore {
   const size = checkSize(outputSize, 'augmentedImageDatastore: outputSize');
+  // In-memory 8-bit images (Fashion-MNIST, CIFAR-10 binaries) take the same transforms.
+  if (datastore instanceof TensorDatastore) return new AugmentedTensorDatastore(datastore, size, augmenter);
   if (!(datastore instanceof ImageDatastore)) {
-    throw new TypeError(`augmentedImageDatastore: the datastore must be an image datastore (imageDatastore(folder)), got ${datastore === null ? 'null' : typeof datastore === 'object' ? (datastore as object).constructor?.name ?? 'an object' : typeof datastore}`);
+    throw new TypeError(`augmentedImageDatastore: the datastore must be an image datastore (imageDatastore(folder)) or in-memory images (tensorDatastore, fashionMnist), got ${datastore === null ? 'null' : typeof datastore === 'object' ? (datastore as object).constructor?.name ?? 'an object' : typeof datastore}`);
   }
   return new AugmentedImageDatastore(datastore, size, augmenter);
 }

@@ -12,9 +12,10 @@ export {
   type ImageDatastoreOptions, type SplitEachLabelOptions,
 } from './image-datastore.js';
 export {
-  augmentedImageDatastore, AugmentedImageDatastore, parseAugmentList, resolveAugmenter,
+  augmentedImageDatastore, AugmentedImageDatastore, parseAugmentList, resolveAugmenter, describeAugmenter,
   type ImageAugmenterOptions, type ResizeMode,
 } from './augment.js';
+export { AugmentedTensorDatastore } from './tensor-augment.js';
 export { defaultWorkers, type BadFile, type PipelineStats } from './image-pipeline.js';
 export type { FailOn } from './image-decode.js';
 export { cifar10Binary, CIFAR10_CLASSES } from './cifar.js';

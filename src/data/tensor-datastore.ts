@@ -141,6 +141,19 @@ export class TensorDatastore implements Datastore {
     return new TensorDatastore(s, rows, this.inputShape, this.classes, this.source);
   }
 
+  /** The dtype the observations are stored in (batches come out as float32 either way). */
+  get storedDType(): DType {
+    return this.#live('storedDType').x.dtype;
+  }
+
+  /** @internal x of this view's observations in order, in the stored dtype: a new tensor the caller owns. */
+  gatherStored(): Tensor {
+    const s = this.#live('gatherStored');
+    if (!this.#rows) return s.x.contiguous();
+    const index = tensor(this.#rows);
+    try { return s.x.indexSelect(0, index); } finally { index.dispose(); }
+  }
+
   labels(): Int32Array | null {
     const all = this.#live('labels').labels;
     if (!all) return null;

@@ -32,6 +32,8 @@ export interface NativeBinding {
   backward(h: Handle, grad: Handle | null, retainGraph?: boolean, createGraph?: boolean): void;
   setGradEnabled(on: boolean): boolean;
   isGradEnabled(): boolean;
+  /** Turns CPU autocast on/off (and sets its dtype code); returns the previous [enabled, dtype code]. */
+  setAutocast(on: boolean, scalarType?: number): [boolean, number];
   manualSeed(seed: number): void;
   setNumThreads(n: number): void;
   getNumThreads(): number;

@@ -1,4 +1,4 @@
-export { trainNetwork, trainingStep, validationMetrics, channelStatistics, type TrainingResult, type TrainingHistory, type TrainingRecord, type ValidationRecord } from './trainer.js';
+export { trainNetwork, trainingStep, validationMetrics, channelStatistics, resolvePrecision, type TrainingResult, type TrainingHistory, type TrainingRecord, type ValidationRecord } from './trainer.js';
 export { parseTrainingOptions, trainingOptionsSchema, type TrainingOptions, type TrainingOptionsInput, type IterationInfo } from './options.js';
 export { predict, classify, activations, topK, type Classification, type InferenceInput, type InferenceOptions } from './inference.js';
 export { evaluate, scorePredictions, formatEvaluation, saveConfusionChart, saveMisclassifiedGrid, type Evaluation, type ClassMetrics } from './metrics.js';

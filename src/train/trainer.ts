@@ -6,6 +6,7 @@ import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy, keep, dispose } from '../tensor/memory.js';
 import { noGrad } from '../tensor/autograd.js';
+import { autocast, cpuHasBfloat16 } from '../tensor/autocast.js';
 import { manualSeed, cudaAvailable, defaultDevice } from '../tensor/engine.js';
 import type { Network } from '../nn/network.js';
 import { ImageInput } from '../nn/layers/input.js';
@@ -60,11 +61,13 @@ export interface TrainingResult {
 }
 
 /** One optimization step on a batch: forward, loss, backward, clip, update. Returns loss and correct count. */
-export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, y: Tensor, options: { labelSmoothing?: number; gradientThreshold?: number } = {}): { loss: number; correct: number } {
+export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, y: Tensor, options: { labelSmoothing?: number; gradientThreshold?: number; mixedPrecision?: boolean } = {}): { loss: number; correct: number } {
   return tidy(() => {
     const device = network.device;
     if (x.device !== device) { x = x.to({ device }); y = y.to({ device }); }
-    const out = network.forward(x, { training: true }) as Tensor;
+    const forward = () => network.forward(x, { training: true }) as Tensor;
+    // The loss is taken in float32 and backward runs outside autocast (PyTorch's recipe).
+    const out = options.mixedPrecision ? autocast(forward).to('float32') : forward();
     const loss = F.crossEntropy(out, y, { labelSmoothing: options.labelSmoothing ?? 0 });
     optimizer.zeroGrad();
     loss.backward();
@@ -154,6 +157,15 @@ function checkData(data: Datastore, network: Network): void {
   }
 }
 
+/** What a `precision` option means on `device`: 'auto' becomes bfloat16-mixed where the CPU has bfloat16 instructions. */
+export function resolvePrecision(precision: TrainingOptions['precision'], device: string = defaultDevice()): 'float32' | 'bfloat16-mixed' {
+  if (precision === 'bfloat16-mixed' && device !== 'cpu') {
+    throw new RangeError(`trainNetwork: precision 'bfloat16-mixed' runs on the CPU only so far, and training runs on '${device}'; use precision 'float32' or 'auto' there`);
+  }
+  if (precision === 'auto') return device === 'cpu' && cpuHasBfloat16() ? 'bfloat16-mixed' : 'float32';
+  return precision;
+}
+
 /**
  * Trains `network` on labeled `data` (in place) and returns it with its history.
  * Ctrl-C stops after the current iteration and writes a checkpoint that `resume` continues from.
@@ -167,6 +179,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
   // 'auto': the GPU when libtorch has one, else the CPU; the user's code does not change.
   const device = o.executionEnvironment === 'cpu' ? 'cpu' : defaultDevice();
   network.to(device);
+  const mixedPrecision = resolvePrecision(o.precision, device) === 'bfloat16-mixed';
   if (o.validationData) {
     const v = o.validationData;
     if (v.inputShape.join() !== data.inputShape.join()) throw new RangeError(`trainNetwork: validationData observations have shape [${v.inputShape.join(', ')}], the training data's [${data.inputShape.join(', ')}]`);
@@ -280,7 +293,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
         const n = x.shape[0]!;
         let result: { loss: number; correct: number };
         try {
-          result = trainingStep(network, optimizer, x, y!, { labelSmoothing: o.labelSmoothing, gradientThreshold: o.gradientThreshold });
+          result = trainingStep(network, optimizer, x, y!, { labelSmoothing: o.labelSmoothing, gradientThreshold: o.gradientThreshold, mixedPrecision });
         } finally {
           dispose([x, y]);
         }

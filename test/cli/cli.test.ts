@@ -195,6 +195,7 @@ test('bad arguments print a usage line and exit 2; a missing file exits 1 naming
     [['train', '--preset', 'huge'], /^dlkit train: --preset must be one of quick, default, best, got 'huge'/],
     [['train', '--solver', 'sgd'], /^dlkit train: --solver must be one of sgdm, adam, adamw, rmsprop, got 'sgd'/],
     [['train', '--lr', '0'], /^dlkit train: --lr must be a number > 0, got '0'/],
+    [['train', '--precision', 'half'], /^dlkit train: --precision must be one of auto, float32, bfloat16-mixed, got 'half'/],
     [['classify', model, 'a.png', '--top', '0'], /^dlkit classify: --top must be a whole number >= 1, got '0'/],
   ];
   const runs = await Promise.all(cases.map(([args]) => dlkit(args, { timeout: 30_000 })));
@@ -231,6 +232,18 @@ test('train --validation-fraction validates once per epoch at the --batch-size g
   const rows = r.stdout.split('\n').filter((l) => /^\|\s+\d+ \|/.test(l)).map((l) => l.split('|').map((c) => c.trim()));
   const validated = rows.filter((cells) => cells[6] !== '').map((cells) => [Number(cells[1]), Number(cells[2])]);
   assert.deepEqual(validated, [[1, 14], [2, 28]], `validation rows (epoch, iteration):\n${r.stdout}`);
+});
+
+test('train fashion-mnist --augment flip,crop:2 --precision bfloat16-mixed: in-memory images augmented, bfloat16 convolutions, still learns', async () => {
+  const r = await dlkit(['train', 'fashion-mnist', '--preset', 'quick', '--limit', '3000', '--test-limit', '500', '--augment', 'flip,crop:2',
+    '--precision', 'bfloat16-mixed', '--quiet', '--out', path.join(tmp, 'augmented', 'model.safetensors')]);
+  assert.equal(r.code, 0, show(r));
+  assert.match(r.stdout, /threads, bfloat16 convolutions \(mixed precision\)$/m);
+  const acc = testAccuracy(r);
+  assert.ok(acc > 0.5, `test accuracy ${acc} should exceed 0.5 (chance is 0.1)`);
+  const none = await dlkit(['train', 'fashion-mnist', '--preset', 'quick', '--limit', '300', '--test-limit', '100', '--augment', 'bogus', '--quiet']);
+  assert.equal(none.code, 2, show(none));
+  assert.match(none.stderr, /--augment: unknown augmentation 'bogus'/);
 });
 
 // ---- Ctrl-C and --resume ------------------------------------------------------------------------

@@ -73,6 +73,7 @@ test('a bad choice lists the choices', () => {
   assert.equal(messageOf(parse({ learnRateSchedule: 'step' })), "trainNetwork: option 'learnRateSchedule' must be one of 'none', 'piecewise', 'cosine', 'one-cycle', got 'step'");
   assert.equal(messageOf(parse({ plots: true })), "trainNetwork: option 'plots' must be one of 'none', 'training-progress', got true");
   assert.equal(messageOf(parse({ executionEnvironment: 'cuda' })), "trainNetwork: option 'executionEnvironment' must be one of 'auto', 'cpu', 'gpu', got 'cuda'");
+  assert.equal(messageOf(parse({ precision: 'bf16' })), "trainNetwork: option 'precision' must be one of 'auto', 'float32', 'bfloat16-mixed', got 'bf16'");
   assert.equal(messageOf(parse({ shuffle: 'always' })), "trainNetwork: option 'shuffle' must be one of 'every-epoch', 'once', 'never', got 'always'");
 });
 

@@ -46,6 +46,29 @@ test('a small CNN learns: held-out accuracy far above chance (25%)', async () =>
   }
 });
 
+test("precision 'bfloat16-mixed' learns as well, keeps the weights float32, and differs from a float32 run only by rounding", async () => {
+  const runs: Record<string, dl.Network> = {};
+  try {
+    for (const precision of ['float32', 'bfloat16-mixed'] as const) {
+      dl.manualSeed(1);
+      runs[precision] = tinyCnn();
+      await dl.trainNetwork(train, runs[precision], { solver: 'sgdm', initialLearnRate: 0.05, maxEpochs: 6, miniBatchSize: 32, seed: 1, precision, ...quiet });
+    }
+    const mixed = runs['bfloat16-mixed']!;
+    const e = await dl.evaluate(mixed, heldOut);
+    assert.ok(e.accuracy > 0.85, `held-out accuracy ${e.accuracy.toFixed(3)} should exceed 0.85 (chance 0.25)`);
+    for (const [name, w] of Object.entries(mixed.stateDict())) {
+      if (!name.endsWith('num_batches_tracked')) assert.equal(w.dtype, 'float32', `${name} stays float32`);
+    }
+    // bfloat16 keeps 8 bits of mantissa: the runs part, but not by much (same seed, same batches).
+    const d = maxDifference(weights(runs.float32!), weights(mixed)).diff;
+    assert.ok(d > 0, 'the mixed-precision run computed in bfloat16 (its weights differ from the float32 run)');
+    assert.ok(d < 0.5, `weights differ by ${d}; expected only rounding-level drift`);
+  } finally {
+    for (const n of Object.values(runs)) n.dispose();
+  }
+});
+
 test('early stop: validation loss that never improves stops training after patience + 1 validations', async () => {
   dl.manualSeed(2);
   const network = tinyCnn();
