@@ -9,6 +9,7 @@ const images = await dl.fashionMnist('train');
 const test = await dl.fashionMnist('test');
 // The preset's augmentation, as `dlkit train` applies it.
 const train = recipe.augment ? dl.augmentedImageDatastore([28, 28], images, recipe.augment([28, 28])) : images;
+dl.manualSeed(0); // the same initial weights every run (trainNetwork's seed covers the rest)
 const network = recipe.network(train.inputShape, train.classes!);
 const perEpoch = Math.floor(train.size / (recipe.options.miniBatchSize ?? 128));
 const rss: number[] = [];

@@ -197,6 +197,7 @@ async function train(args: string[]): Promise<number> {
   console.log(`data: ${trainData.size} training observations of shape [${trainData.inputShape.join(', ')}], ${classes.length} classes (${trainData.source})${validationData ? `, ${validationData.size} held out for validation` : ''}${testData ? `, ${testData.size} test` : ''}`);
   const precision = dl.resolvePrecision(overrides.precision ?? recipe.options.precision ?? 'float32', 'cpu');
   console.log(`preset '${v.preset}': ${recipe.description}; ${dl.getNumThreads()} threads, ${precision === 'float32' ? 'float32' : 'bfloat16 convolutions (mixed precision)'}`);
+  if (overrides.seed !== undefined) dl.manualSeed(overrides.seed); // --seed also fixes the initial weights
   const network = recipe.network(trainData.inputShape, classes);
   if (!v.quiet) console.log(network.summary());
   const options: dl.TrainingOptionsInput = {

@@ -46,7 +46,8 @@ export const trainingOptionsSchema = z.strictObject({
    * 'bfloat16-mixed': convolutions and matrix products in bfloat16 (weights, gradients and the
    * optimizer stay float32), several times faster on CPUs with bfloat16 instructions.
    * 'auto': 'bfloat16-mixed' when the CPU has those instructions, else 'float32'.
-   * Validation and inference stay float32.
+   * Validation during training runs in the same precision; classify, predict and evaluate run
+   * in float32.
    */
   precision: z.enum(['auto', 'float32', 'bfloat16-mixed']).default('float32'),
   /** Progress table (and bar in a terminal). Default: on when stdout is a terminal. */

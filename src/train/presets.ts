@@ -17,19 +17,24 @@ export interface Preset {
   augment?(size: readonly [number, number]): ImageAugmenterOptions;
 }
 
-const convBlock = (filters: number): Layer[] => [
-  nn.conv2d({ filters, kernelSize: 3, padding: 'same' }), nn.batchNorm(), nn.relu(),
+/**
+ * conv 3x3 → batch norm → (max pool) → ReLU. No conv bias: batch norm's shift replaces it. The
+ * pool comes before the ReLU (the same function, as max and ReLU commute) so the ReLU and its
+ * gradient touch a quarter of the values: ~4% faster per step here.
+ */
+const convBlock = (filters: number, pool = false): Layer[] => [
+  nn.conv2d({ filters, kernelSize: 3, padding: 'same', bias: false }), nn.batchNorm(),
+  ...(pool ? [nn.maxPool2d({ poolSize: 2 })] : []), nn.relu(),
 ];
 
 /** A compact CNN for small images (28x28, 32x32): two or three conv stages, then a classifier. */
 function smallCnn(inputSize: readonly number[], classes: readonly string[], widths: number[], { dropout = 0, hidden = 128, double = false, last = 0 } = {}): Network {
   const layers: Layer[] = [nn.imageInput({ inputSize, normalization: 'zscore' })];
   for (const w of widths) {
-    layers.push(...convBlock(w));
     if (double) layers.push(...convBlock(w));
-    layers.push(nn.maxPool2d({ poolSize: 2 }));
+    layers.push(...convBlock(w, true));
   }
-  // One more conv at the smallest resolution: +20% time per epoch, +0.7% accuracy on Fashion-MNIST.
+  // One more conv at the smallest resolution: +20% time per epoch, ~+0.5% accuracy on Fashion-MNIST.
   if (last) layers.push(...convBlock(last));
   if (dropout) layers.push(nn.dropout({ probability: dropout }));
   layers.push(nn.fullyConnected({ outputSize: hidden }), nn.relu());

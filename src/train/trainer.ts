@@ -78,7 +78,7 @@ export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, 
 }
 
 /** Loss and accuracy of the network on labeled data, in inference mode. */
-export async function validationMetrics(network: Network, data: Datastore, batchSize: number): Promise<{ loss: number; accuracy: number }> {
+export async function validationMetrics(network: Network, data: Datastore, batchSize: number, { mixedPrecision = false }: { mixedPrecision?: boolean } = {}): Promise<{ loss: number; accuracy: number }> {
   let lossSum = 0;
   let correct = 0;
   let n = 0;
@@ -86,7 +86,9 @@ export async function validationMetrics(network: Network, data: Datastore, batch
     if (!y) { x.dispose(); throw new TypeError(`validation data ${data.source} has no labels`); }
     const [l, c] = tidy(() => noGrad(() => {
       const device = network.device;
-      const out = network.forward(x.device === device ? x : x.to({ device }), { training: false }) as Tensor;
+      const forward = () => network.forward(x.device === device ? x : x.to({ device }), { training: false }) as Tensor;
+      // Validation runs in the training's precision (as PyTorch Lightning's precision plugins do).
+      const out = mixedPrecision ? autocast(forward).to('float32') : forward();
       const labels = y.device === device ? y : y.to({ device });
       return [F.crossEntropy(out, labels, { reduction: 'sum' }).item(), out.argmax(1).eq(labels).sum().item()];
     }));
@@ -257,7 +259,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
     };
 
     const validate = async (epoch: number): Promise<boolean> => {
-      const v = await validationMetrics(network, o.validationData!, o.miniBatchSize);
+      const v = await validationMetrics(network, o.validationData!, o.miniBatchSize, { mixedPrecision });
       history.validation.push({ iteration: position.iteration, epoch: epoch + 1, ...v, time: elapsed() });
       if (v.loss < best.loss) {
         best.loss = v.loss;
