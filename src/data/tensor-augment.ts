@@ -17,7 +17,8 @@ interface PixelTable {
   width: number;
 }
 
-function pixelTable(data: TensorDatastore, where: string): PixelTable {
+/** Throws unless `data` holds 8-bit images [C, H, W] with 1 or 3 channels. */
+function checkImages(data: TensorDatastore, where: string): void {
   const shape = data.inputShape;
   if (shape.length !== 3 || (shape[0] !== 1 && shape[0] !== 3)) {
     throw new RangeError(`${where}: in-memory observations must be images [C, H, W] with 1 or 3 channels, got [${shape.join(', ')}]`);
@@ -25,6 +26,11 @@ function pixelTable(data: TensorDatastore, where: string): PixelTable {
   if (data.storedDType !== 'uint8') {
     throw new TypeError(`${where}: in-memory images must be stored as uint8 (raw 0–255 pixels), got ${data.storedDType}; augmentation works on 8-bit images`);
   }
+}
+
+function pixelTable(data: TensorDatastore, where: string): PixelTable {
+  checkImages(data, where);
+  const shape = data.inputShape;
   const [C, H, W] = shape as [number, number, number];
   const x = data.gatherStored();
   let chw: Uint8Array;
@@ -56,11 +62,8 @@ export class AugmentedTensorDatastore implements Datastore {
 
   /** @internal Use augmentedImageDatastore(). */
   constructor(data: TensorDatastore, outputSize: readonly [number, number], augmenter: ImageAugmenterOptions) {
-    const where = `augmentedImageDatastore (${data.source})`;
+    checkImages(data, `augmentedImageDatastore (${data.source})`);
     const shape = data.inputShape;
-    if (shape.length !== 3 || (shape[0] !== 1 && shape[0] !== 3)) {
-      throw new RangeError(`${where}: in-memory observations must be images [C, H, W] with 1 or 3 channels, got [${shape.join(', ')}]`);
-    }
     const { spec, seed } = resolveAugmenter(augmenter, outputSize[0], outputSize[1], shape[0]!);
     this.data = data;
     this.outputSize = outputSize;
@@ -72,7 +75,6 @@ export class AugmentedTensorDatastore implements Datastore {
     this.classes = data.classes;
     this.source = data.source;
     this.#labels = data.labels();
-    if (data.storedDType !== 'uint8') pixelTable(data, where); // fails now, naming the dtype
   }
 
   labels(): Int32Array | null { return this.#labels ? this.#labels.slice() : null; }
