@@ -1,5 +1,7 @@
 // Fully connected layers and dropout.
 import { callOp, checkTensor, type Tensor } from '../../tensor/tensor.js';
+import { tidy } from '../../tensor/memory.js';
+import { rand } from '../../tensor/create.js';
 
 /** y = x W^T + b; x (…, in), weight (out, in), bias (out). */
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
@@ -15,5 +17,12 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Ten
 /** Zeroes elements with probability p while training and scales the rest by 1/(1-p). */
 export function dropout(input: Tensor, p = 0.5, training = true): Tensor {
   if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
-  return callOp('dropout', '', input, p, training);
+  if (!training || p === 0 || p === 1) return callOp('dropout', '', input, p, training);
+  // aten::dropout draws its mask with bernoulli_, which a libtorch without MKL (Debian's) fills
+  // one element at a time: 26 ms for 1.6M elements here against 7 ms for a uniform draw
+  // compared with p, the same distribution (+14% per step on the best preset's net).
+  return tidy(() => {
+    const mask = rand(input.shape, { device: input.device }).ge(p).to(input.dtype).mul_(1 / (1 - p));
+    return input.mul(mask);
+  });
 }
