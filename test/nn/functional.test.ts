@@ -96,6 +96,19 @@ test('dropout while training zeroes a fraction p and scales survivors by 1/(1-p)
   });
 });
 
+test('dropout keeps the input dtype (bfloat16 under mixed precision) and its mask is fresh each call', async () => {
+  await noLeaks(() => dl.tidy(() => {
+    const x = dl.ones([4096]).to('bfloat16');
+    const a = F.dropout(x, 0.25, true);
+    const b = F.dropout(x, 0.25, true);
+    assert.equal(a.dtype, 'bfloat16');
+    const va = a.float().dataSync() as Float32Array;
+    const vb = b.float().dataSync() as Float32Array;
+    assert.ok(va.every((v) => v === 0 || Math.abs(v - 4 / 3) < 0.01), 'survivors are scaled by 1/(1-p)');
+    assert.ok(va.some((v, i) => (v === 0) !== (vb[i] === 0)), 'two calls draw different masks');
+  }));
+});
+
 test('dropout with p=1 zeroes everything; p outside [0, 1] is rejected', async () => {
   await noLeaks(() => dl.tidy(() => {
     const y = F.dropout(dl.ones([100]), 1, true);
