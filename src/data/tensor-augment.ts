@@ -28,8 +28,8 @@ function checkImages(data: TensorDatastore, where: string): void {
   }
 }
 
-function pixelTable(data: TensorDatastore, where: string): PixelTable {
-  checkImages(data, where);
+/** Copies the pixels out of `data` (checked by checkImages). */
+function pixelTable(data: TensorDatastore): PixelTable {
   const shape = data.inputShape;
   const [C, H, W] = shape as [number, number, number];
   const x = data.gatherStored();
@@ -77,6 +77,9 @@ export class AugmentedTensorDatastore implements Datastore {
     this.#labels = data.labels();
   }
 
+  // Pixels are copied out of the tensor on first use (47 MB for Fashion-MNIST's training set).
+  #pixelTable(): PixelTable { return (this.#pixels ??= pixelTable(this.data)); }
+
   labels(): Int32Array | null { return this.#labels ? this.#labels.slice() : null; }
   countEachLabel(): { label: string; count: number }[] | null { return countEachLabel(this); }
 
@@ -95,8 +98,7 @@ export class AugmentedTensorDatastore implements Datastore {
    */
   async *batches(options: BatchOptions): AsyncGenerator<Batch, void, undefined> {
     const o = checkBatchOptions(options, this.source);
-    // Pixels are copied out of the tensor on first use (47 MB for Fashion-MNIST's training set).
-    const px = (this.#pixels ??= pixelTable(this.data, `augmentedImageDatastore (${this.source})`));
+    const px = this.#pixelTable();
     const seed = this.#seed ?? o.seed ?? randomSeed();
     const order = epochOrder(this.size, o);
     const [C, H, W] = this.inputShape as [number, number, number];
@@ -122,7 +124,7 @@ export class AugmentedTensorDatastore implements Datastore {
   /** Observation i as the batches give it for (seed, epoch): float32 [C, H, W]. */
   preview(i: number, { epoch = 0, seed = this.#seed ?? 0 }: { epoch?: number; seed?: number } = {}): Tensor {
     if (!Number.isInteger(i) || i < 0 || i >= this.size) throw new RangeError(`preview (${this.source}): index ${i} is outside 0..${this.size - 1}`);
-    const px = (this.#pixels ??= pixelTable(this.data, `augmentedImageDatastore (${this.source})`));
+    const px = this.#pixelTable();
     const inPlane = px.channels * px.height * px.width;
     const out = new Uint8Array(this.inputShape.reduce((a, b) => a * b, 1));
     augmentImage({ data: px.data.subarray(i * inPlane, (i + 1) * inPlane), width: px.width, height: px.height, channels: px.channels }, this.#spec, imageRandom(seed, epoch, i), out);

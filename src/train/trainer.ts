@@ -60,6 +60,11 @@ export interface TrainingResult {
   plots: string[];
 }
 
+/** Runs `forward` under bfloat16 autocast when asked, giving float32 outputs either way. */
+function forwardIn(mixedPrecision: boolean, forward: () => Tensor): Tensor {
+  return mixedPrecision ? autocast(forward).to('float32') : forward();
+}
+
 /** One optimization step on a batch: forward, loss, backward, clip, update. Returns loss and correct count. */
 export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, y: Tensor, options: { labelSmoothing?: number; gradientThreshold?: number; mixedPrecision?: boolean } = {}): { loss: number; correct: number } {
   return tidy(() => {
@@ -67,7 +72,7 @@ export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, 
     if (x.device !== device) { x = x.to({ device }); y = y.to({ device }); }
     const forward = () => network.forward(x, { training: true }) as Tensor;
     // The loss is taken in float32 and backward runs outside autocast (PyTorch's recipe).
-    const out = options.mixedPrecision ? autocast(forward).to('float32') : forward();
+    const out = forwardIn(options.mixedPrecision ?? false, forward);
     const loss = F.crossEntropy(out, y, { labelSmoothing: options.labelSmoothing ?? 0 });
     optimizer.zeroGrad();
     loss.backward();
@@ -88,7 +93,7 @@ export async function validationMetrics(network: Network, data: Datastore, batch
       const device = network.device;
       const forward = () => network.forward(x.device === device ? x : x.to({ device }), { training: false }) as Tensor;
       // Validation runs in the training's precision (as PyTorch Lightning's precision plugins do).
-      const out = mixedPrecision ? autocast(forward).to('float32') : forward();
+      const out = forwardIn(mixedPrecision, forward);
       const labels = y.device === device ? y : y.to({ device });
       return [F.crossEntropy(out, labels, { reduction: 'sum' }).item(), out.argmax(1).eq(labels).sum().item()];
     }));
