@@ -11,6 +11,8 @@ const test = await dl.fashionMnist('test');
 const train = recipe.augment ? dl.augmentedImageDatastore([28, 28], images, recipe.augment([28, 28])) : images;
 dl.manualSeed(0); // the same initial weights every run (trainNetwork's seed covers the rest)
 const network = recipe.network(train.inputShape, train.classes!);
+// With the preset's augmentation goes its test-time augmentation (as in `dlkit train`).
+if (recipe.augment && recipe.testTimeAugmentation) network.testTimeAugmentation = recipe.testTimeAugmentation;
 const perEpoch = Math.floor(train.size / (recipe.options.miniBatchSize ?? 128));
 const rss: number[] = [];
 const { history } = await dl.trainNetwork(train, network, {

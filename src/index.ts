@@ -2,7 +2,7 @@
 export * from './tensor/index.js';
 export * as functional from './nn/functional/index.js';
 export * as nn from './nn/index.js';
-export { Network } from './nn/network.js';
+export { Network, TEST_TIME_AUGMENTATIONS, type TestTimeAugmentation } from './nn/network.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export * as optim from './optim/index.js';

@@ -29,8 +29,12 @@ commands:
                                     (also flipv, resized-crop, scale, shear, translate, erase);
                                     none: not even the preset's
       --strict                      image folders: stop at the first unusable image (default: skip it, list it)
-  classify <model> <image files…> [--top K]   top-K labels with scores for each image
-  evaluate <model> <data> [--out-dir DIR]     accuracy, per-class table, confusion matrix, misclassified grid
+      --tta none|reflectX           test-time augmentation saved with the model: reflectX averages the
+                                    predictions for each image and its mirror image (default: the
+                                    preset's, when its augmentation is used: best has reflectX)
+  classify <model> <image files…> [--top K] [--tta none|reflectX]   top-K labels with scores for each image
+  evaluate <model> <data> [--out-dir DIR] [--tta none|reflectX]     accuracy, per-class table, confusion matrix,
+                                              misclassified grid (--tta: instead of the model's own)
   summary <model>                             the network's layer table
   demo                                        train on Fashion-MNIST with the default preset
   info                                        libtorch, threads, devices and memory`;
@@ -144,7 +148,7 @@ async function train(args: string[]): Promise<number> {
     'checkpoint-dir': { type: 'string' }, resume: { type: 'string' }, limit: { type: 'string' }, 'test-limit': { type: 'string' },
     quiet: { type: 'boolean', default: false },
     'input-size': { type: 'string' }, channels: { type: 'string' }, augment: { type: 'string' }, strict: { type: 'boolean', default: false },
-    precision: { type: 'string' },
+    precision: { type: 'string' }, tta: { type: 'string' },
   }, [0, 1]);
   const dataSpec = positionals[0] ?? 'fashion-mnist';
   if (!(dl.PRESETS as readonly string[]).includes(v.preset!)) throw new UsageError(`--preset must be one of ${dl.PRESETS.join(', ')}, got '${v.preset}'`);
@@ -168,6 +172,7 @@ async function train(args: string[]): Promise<number> {
     ...(v['label-smoothing'] !== undefined && { labelSmoothing: num(v['label-smoothing'], 'label-smoothing', { min: 0, max: 1 }) }),
     ...(v.precision !== undefined && { precision: choice(v.precision, 'precision', ['auto', 'float32', 'bfloat16-mixed'] as const) }),
   };
+  const tta = testTimeAugmentation(v.tta);
   const limit = num(v.limit, 'limit', { integer: true, min: 1 });
   const testLimit = num(v['test-limit'], 'test-limit', { integer: true, min: 1 });
   const fraction = num(v['validation-fraction'], 'validation-fraction', { min: 0, max: 0.9 });
@@ -181,7 +186,9 @@ async function train(args: string[]): Promise<number> {
   for (const w of (trainData as Partial<dl.ImageDatastore>).warnings ?? []) console.warn(`warning: ${w}`);
   let validationData: dl.Datastore | undefined;
   if (fraction) [validationData, trainData] = trainData.split(fraction, { seed: 0 });
-  trainData = augmented(trainData, v.augment, recipe);
+  const withAugmentation = augmented(trainData, v.augment, recipe);
+  const presetAugmentation = withAugmentation !== trainData && v.augment === undefined;
+  trainData = withAugmentation;
   let testData: dl.Datastore | null = null;
   try {
     testData = firstN(await dl.openDatastore(dataSpec, 'test', { ...images, classes: trainData.classes ?? undefined }), testLimit);
@@ -199,6 +206,14 @@ async function train(args: string[]): Promise<number> {
   console.log(`preset '${v.preset}': ${recipe.description}; ${dl.getNumThreads()} threads, ${precision === 'float32' ? 'float32' : 'bfloat16 convolutions (mixed precision)'}`);
   if (overrides.seed !== undefined) dl.manualSeed(overrides.seed); // --seed also fixes the initial weights
   const network = recipe.network(trainData.inputShape, classes);
+  // The preset's test-time mirror images go with its training flips: not without them.
+  const ttaUsed = tta ?? (presetAugmentation ? recipe.testTimeAugmentation : undefined) ?? 'none';
+  try {
+    network.testTimeAugmentation = ttaUsed;
+  } catch (err) {
+    network.dispose();
+    throw new UsageError(`--tta: ${(err as Error).message}`);
+  }
   if (!v.quiet) console.log(network.summary());
   const options: dl.TrainingOptionsInput = {
     ...recipe.options,
@@ -227,11 +242,31 @@ async function train(args: string[]): Promise<number> {
   return history.stoppedBy === 'interrupted' ? 130 : 0;
 }
 
+/** --tta's value, checked. */
+function testTimeAugmentation(value: string | undefined): dl.TestTimeAugmentation | undefined {
+  if (value !== undefined && !(dl.TEST_TIME_AUGMENTATIONS as readonly string[]).includes(value)) {
+    throw new UsageError(`--tta must be one of ${dl.TEST_TIME_AUGMENTATIONS.join(', ')}, got '${value}'`);
+  }
+  return value as dl.TestTimeAugmentation | undefined;
+}
+
+/** A saved model, with --tta instead of its own test-time augmentation when given. */
+async function loadForInference(modelFile: string, tta: dl.TestTimeAugmentation | undefined): Promise<dl.Network> {
+  const network = await dl.loadModel(modelFile);
+  try {
+    if (tta) network.testTimeAugmentation = tta;
+  } catch (err) {
+    network.dispose();
+    throw new UsageError(`--tta: ${modelFile}: ${(err as Error).message}`);
+  }
+  return network;
+}
+
 async function classify(args: string[]): Promise<number> {
-  const { values: v, positionals } = parse(args, { top: { type: 'string', default: '3' } }, [2, Infinity]);
+  const { values: v, positionals } = parse(args, { top: { type: 'string', default: '3' }, tta: { type: 'string' } }, [2, Infinity]);
   const [modelFile, ...files] = positionals as [string, ...string[]];
   const k = num(v.top, 'top', { integer: true, min: 1 })!;
-  const network = await dl.loadModel(modelFile);
+  const network = await loadForInference(modelFile, testTimeAugmentation(v.tta));
   const size = network.inputShape;
   const classes = network.classes ?? [];
   let failed = 0;
@@ -261,9 +296,9 @@ async function readAsBatch(file: string, size: readonly number[]): Promise<dl.Te
 }
 
 async function evaluateCmd(args: string[]): Promise<number> {
-  const { values: v, positionals } = parse(args, { 'out-dir': { type: 'string' }, limit: { type: 'string' } }, [2, 2]);
+  const { values: v, positionals } = parse(args, { 'out-dir': { type: 'string' }, limit: { type: 'string' }, tta: { type: 'string' } }, [2, 2]);
   const [modelFile, dataSpec] = positionals as [string, string];
-  const network = await dl.loadModel(modelFile);
+  const network = await loadForInference(modelFile, testTimeAugmentation(v.tta));
   const opened = await dl.openDatastore(dataSpec, 'test', { inputSize: network.inputShape, classes: network.classes ?? undefined });
   const data = await withoutBadFiles(firstN(opened, num(v.limit, 'limit', { integer: true, min: 1 })));
   const dir = v['out-dir'] ?? path.dirname(modelFile);

@@ -13,11 +13,22 @@ import { layerFromConfig } from './registry.js';
 /** [from, to]: `to` may name an input slot of a multi-input layer as 'add_1/in2' (1-based). */
 export type Connection = readonly [string, string];
 
+/** How predictions are made at inference: from the image alone, or averaged with its mirror image. */
+export const TEST_TIME_AUGMENTATIONS = ['none', 'reflectX'] as const;
+export type TestTimeAugmentation = (typeof TEST_TIME_AUGMENTATIONS)[number];
+
 export interface NetworkOptions {
   /** Class names, in output order (set by training from the data when absent). */
   classes?: readonly string[];
   /** Channels-last activations and conv weights; on by default when the network has 2-D convolutions. */
   channelsLast?: boolean;
+  /**
+   * 'reflectX': predictions (predict, classify, evaluate, validation during training) are the
+   * mean of the outputs for each image and its left-right mirror image. It suits networks
+   * trained with horizontal flips, costs a second forward pass, and is saved with the model.
+   * `forward` and `activations` never apply it. Default 'none'.
+   */
+  testTimeAugmentation?: TestTimeAugmentation;
 }
 
 export interface GraphSpec extends NetworkOptions {
@@ -35,6 +46,8 @@ export interface NetworkConfig {
   outputs: string[];
   classes: string[] | null;
   channelsLast: boolean;
+  /** Absent in files written before it existed: 'none'. */
+  testTimeAugmentation?: TestTimeAugmentation;
 }
 
 export interface ParameterInfo {
@@ -55,6 +68,7 @@ export class Network {
   readonly outputNames: string[];
   classes: string[] | null;
   readonly channelsLast: boolean;
+  #testTimeAugmentation: TestTimeAugmentation = 'none';
   readonly #sources = new Map<string, string[]>(); // layer -> the layers feeding its inputs, in slot order
   readonly #byName = new Map<string, Layer>();
   readonly #connections: [string, string][];
@@ -81,6 +95,7 @@ export class Network {
       outputs: config.outputs,
       classes: config.classes ?? undefined,
       channelsLast: config.channelsLast,
+      testTimeAugmentation: config.testTimeAugmentation,
     });
   }
 
@@ -122,10 +137,40 @@ export class Network {
     }
     try {
       this.#build();
+      if (spec.testTimeAugmentation !== undefined) this.testTimeAugmentation = spec.testTimeAugmentation;
     } catch (err) {
       this.dispose(); // parameters made for layers before the failing one
       throw err;
     }
+  }
+
+  get testTimeAugmentation(): TestTimeAugmentation {
+    return this.#testTimeAugmentation;
+  }
+
+  /** See NetworkOptions.testTimeAugmentation; 'reflectX' needs one image input, (C, H, W). */
+  set testTimeAugmentation(value: TestTimeAugmentation) {
+    if (!TEST_TIME_AUGMENTATIONS.includes(value)) {
+      throw new RangeError(`testTimeAugmentation must be one of ${TEST_TIME_AUGMENTATIONS.map((t) => `'${t}'`).join(', ')}, got ${JSON.stringify(value)}`);
+    }
+    if (value === 'reflectX') {
+      const inputs = this.inputLayers;
+      if (inputs.length !== 1 || !(inputs[0] instanceof ImageInput) || this.inputShape.length !== 3) {
+        const got = inputs.map((l) => `'${l.name}' (${l.type}, ${shapeStr(l.builtOutputShape ?? [])})`).join(', ');
+        throw new RangeError(`testTimeAugmentation 'reflectX' mirrors images: it needs one image input of shape (C, H, W), the network has ${got}`);
+      }
+    }
+    this.#testTimeAugmentation = value;
+  }
+
+  /**
+   * The network's predictions for a batch, in inference mode: `forward`, averaged over the
+   * test-time augmentation ('reflectX': the batch and its mirror image, flipped along W).
+   */
+  infer(x: Tensor): Tensor {
+    const out = () => this.forward(x, { training: false }) as Tensor;
+    if (this.#testTimeAugmentation === 'none') return out();
+    return tidy(() => out().add(this.forward(x.flip(-1), { training: false }) as Tensor).mul_(0.5));
   }
 
   #wire(layers: Layer[]): void {
@@ -372,6 +417,7 @@ export class Network {
       outputs: [...this.outputNames],
       classes: this.classes ? [...this.classes] : null,
       channelsLast: this.channelsLast,
+      ...(this.#testTimeAugmentation !== 'none' && { testTimeAugmentation: this.#testTimeAugmentation }),
     };
   }
 
@@ -396,6 +442,7 @@ export class Network {
       line(head), rule, ...rows.map(line), rule,
       `learnables: ${total.toLocaleString('en-US')} (${trainable.toLocaleString('en-US')} trainable)`,
       `input ${shapeStr(this.inputShape)} -> output ${shapeStr(this.outputShape)}${this.classes ? `, ${this.classes.length} classes` : ''}`,
+      ...(this.#testTimeAugmentation === 'reflectX' ? ['test-time augmentation: reflectX (predictions average each image and its mirror image)'] : []),
     ].join('\n');
   }
 

@@ -407,6 +407,8 @@ export class Tensor implements Tracked {
   /** Like reshape, but never copies: fails when the memory layout does not allow it. */
   view(...shape: number[] | [readonly number[]]): Tensor { return callOp('view', '', this, flatShape(shape)); }
   permute(...dims: number[] | [readonly number[]]): Tensor { return callOp('permute', '', this, flatShape(dims)); }
+  /** Reverses the order of elements along `dims` (a copy). */
+  flip(...dims: number[] | [readonly number[]]): Tensor { return callOp('flip', '', this, flatShape(dims)); }
   transpose(dim0: number, dim1: number): Tensor { return callOp('transpose', 'int', this, dim0, dim1); }
   squeeze(dim?: number): Tensor { return dim === undefined ? callOp('squeeze', '', this) : callOp('squeeze', 'dim', this, dim); }
   unsqueeze(dim: number): Tensor { return callOp('unsqueeze', '', this, dim); }

@@ -29,7 +29,9 @@ async function run(network: Network, data: InferenceInput, layer: string | undef
     for await (const x of batchesOf(data, batchSize)) {
       parts.push(keep(tidy(() => noGrad(() => {
         const device = network.device;
-        const out = network.forward(x.device === device ? x : x.to({ device }), { training: false, outputs: layer ? [layer] : undefined }) as Tensor;
+        const input = x.device === device ? x : x.to({ device });
+        // Predictions follow the network's test-time augmentation; a layer's activations are the image's own.
+        const out = layer ? network.forward(input, { training: false, outputs: [layer] }) as Tensor : network.infer(input);
         x.dispose();
         return out.device === 'cpu' ? out.contiguous() : out.cpu();
       }))));
@@ -45,7 +47,7 @@ export interface InferenceOptions {
   miniBatchSize?: number;
 }
 
-/** The network's raw outputs for every observation, [N, ...outputShape]. */
+/** The network's raw outputs for every observation, [N, ...outputShape] (averaged over its test-time augmentation, if any). */
 export async function predict(network: Network, data: InferenceInput, options: InferenceOptions = {}): Promise<Tensor> {
   return run(network, data, undefined, options.miniBatchSize ?? 128);
 }

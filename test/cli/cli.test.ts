@@ -165,6 +165,23 @@ test('evaluate <model> fashion-mnist --limit 500: the same accuracy as training 
   assert.deepEqual(readdirSync(outDir).sort(), ['confusion-matrix.html', 'confusion-matrix.png', 'misclassified.png']);
 });
 
+test('evaluate --tta reflectX: the accuracy of the model averaged over mirror images, as the library computes it', async () => {
+  assert.equal(trained.code, 0, 'needs the trained model');
+  const r = await dlkit(['evaluate', model, 'fashion-mnist', '--limit', '500', '--tta', 'reflectX', '--out-dir', path.join(tmp, 'evaluation-tta')]);
+  assert.equal(r.code, 0, show(r));
+  const m = /^accuracy: (\d\.\d{4})$/m.exec(r.stdout);
+  assert.ok(m, show(r));
+  const network = await dl.loadModel(model);
+  const test500 = (await dl.fashionMnist('test')).subset(Array.from({ length: 500 }, (_, i) => i));
+  try {
+    network.testTimeAugmentation = 'reflectX';
+    const e = await dl.evaluate(network, test500);
+    assert.equal(Number(m[1]), Number(e.accuracy.toFixed(4)));
+  } finally {
+    network.dispose();
+  }
+});
+
 test('summary <model>: the layer table with totals', async () => {
   assert.equal(trained.code, 0, 'needs the trained model');
   const r = await dlkit(['summary', model]);
@@ -197,6 +214,8 @@ test('bad arguments print a usage line and exit 2; a missing file exits 1 naming
     [['train', '--lr', '0'], /^dlkit train: --lr must be a number > 0, got '0'/],
     [['train', '--precision', 'half'], /^dlkit train: --precision must be one of auto, float32, bfloat16-mixed, got 'half'/],
     [['classify', model, 'a.png', '--top', '0'], /^dlkit classify: --top must be a whole number >= 1, got '0'/],
+    [['train', '--tta', 'flip'], /^dlkit train: --tta must be one of none, reflectX, got 'flip'/],
+    [['evaluate', model, 'fashion-mnist', '--tta', 'yes'], /^dlkit evaluate: --tta must be one of none, reflectX, got 'yes'/],
   ];
   const runs = await Promise.all(cases.map(([args]) => dlkit(args, { timeout: 30_000 })));
   runs.forEach((r, i) => {

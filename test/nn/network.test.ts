@@ -363,6 +363,60 @@ test('channels-last and contiguous networks give the same outputs and gradients'
   });
 });
 
+// ---- test-time augmentation ---------------------------------------------------------------
+
+/** x mirrored along W, built element by element in JS (not with the flip op under test). */
+function mirrored(x: Tensor): Tensor {
+  const [n, c, h, w] = x.shape as [number, number, number, number];
+  const src = x.contiguous().dataSync() as Float32Array;
+  const out = new Float32Array(src.length);
+  for (let i = 0; i < n * c * h; i++) for (let j = 0; j < w; j++) out[i * w + j] = src[i * w + (w - 1 - j)]!;
+  return dl.tensor(out, { shape: [n, c, h, w] });
+}
+
+test("testTimeAugmentation 'reflectX': infer() is the mean of the outputs for each image and its mirror; forward is unchanged", async () => {
+  await noLeaks(() => {
+    const net = cnn();
+    try {
+      randomize(net);
+      assert.equal(net.testTimeAugmentation, 'none', 'default');
+      dl.tidy(() => {
+        const x = pixels(3);
+        const plain = net.forward(x) as Tensor;
+        assertClose(net.infer(x), plain.dataSync() as Float32Array, { atol: 0, rtol: 0 });
+        net.testTimeAugmentation = 'reflectX';
+        const flippedOut = net.forward(mirrored(x)) as Tensor;
+        const want = plain.add(flippedOut).mul(0.5);
+        assertClose(net.infer(x), want.dataSync() as Float32Array, { atol: 1e-7, rtol: 1e-6 });
+        assert.ok(Math.abs((plain.sub(want).abs().max().item() as number)) > 1e-4, 'the mirror image changes the outputs (else this test proves nothing)');
+        assertClose(net.forward(x) as Tensor, plain.dataSync() as Float32Array, { atol: 0, rtol: 0 });
+      });
+      assert.match(net.summary(), /test-time augmentation: reflectX/);
+    } finally {
+      net.dispose();
+    }
+  });
+});
+
+test('testTimeAugmentation is saved in the config, absent means none, and bad values or inputs are errors naming them', async () => {
+  await noLeaks(() => {
+    const net = Network.series([img('in', [1, 4, 4]), nn.fullyConnected({ outputSize: 2 })], { testTimeAugmentation: 'reflectX' });
+    const config = net.config();
+    assert.equal(config.testTimeAugmentation, 'reflectX');
+    const copy = Network.fromConfig(JSON.parse(JSON.stringify(config)));
+    assert.equal(copy.testTimeAugmentation, 'reflectX');
+    net.testTimeAugmentation = 'none';
+    assert.equal('testTimeAugmentation' in net.config(), false, "'none' is left out, as in files written before the option");
+    const { testTimeAugmentation: _, ...older } = config;
+    const old = Network.fromConfig(JSON.parse(JSON.stringify(older)));
+    assert.equal(old.testTimeAugmentation, 'none');
+    assert.throws(() => { net.testTimeAugmentation = 'flip' as never; }, /testTimeAugmentation must be one of 'none', 'reflectX', got "flip"/);
+    for (const n of [net, copy, old]) n.dispose();
+  });
+  await buildFails(() => Network.series([nn.featureInput({ name: 'features', inputSize: 6 }), nn.fullyConnected({ outputSize: 2 })], { testTimeAugmentation: 'reflectX' }),
+    /testTimeAugmentation 'reflectX' mirrors images: it needs one image input of shape \(C, H, W\), the network has 'features' \(featureInput, \[6\]\)/);
+});
+
 // ---- freezing and learn-rate factors ---------------------------------------------------------
 
 test('freeze / unfreeze / setLearnRateFactor set requiresGrad and learnRateFactor; frozen parameters get no gradient', async () => {

@@ -9,12 +9,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as dl from '../../src/index.js';
 import { noLeaks } from '../helpers.js';
-import { syntheticData, tinyCnn } from './synthetic.js';
+import { syntheticArrays, syntheticData, tinyCnn } from './synthetic.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'dlkit-metrics-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const maxDiff = (a: dl.Tensor, b: dl.Tensor) => dl.tidy(() => a.sub(b).abs().max().item() as number);
 const close = (a: number, b: number, what: string) => assert.ok(Math.abs(a - b) < 1e-12, `${what}: got ${a}, expected ${b}`);
 
 // 9 observations of classes a, b, c; class d never occurs and is never predicted.
@@ -85,6 +86,41 @@ test('evaluate on a network agrees with classify + the labels', async () => {
     // Classes that differ from the network's are an error naming both.
     network.classes = ['w', 'x', 'y', 'z'];
     await assert.rejects(dl.evaluate(network, data), /the data's classes \(top-left, top-right, bottom-left, bottom-right\) differ from the network's \(w, x, y, z\)/);
+  } finally {
+    network.dispose();
+    data.dispose();
+  }
+});
+
+test("a network with testTimeAugmentation 'reflectX': predict, classify, evaluate and validation use the mean over the mirror image; activations do not", async () => {
+  const data = syntheticData(24, 6);
+  dl.manualSeed(6);
+  const network = tinyCnn();
+  network.classes = [...data.classes!];
+  try {
+    await noLeaks(async () => {
+      // The mirror images, made in JS rather than with the flip op under test.
+      const { pixels, size } = syntheticArrays(24, 6);
+      const flipped = pixels.map((_, i) => pixels[i - (i % size) + (size - 1 - (i % size))]!);
+      const plain = await dl.predict(network, data);
+      const mirrorImages = dl.tensor(flipped, { shape: [24, 1, size, size] });
+      const mirrored = await dl.predict(network, mirrorImages);
+      network.testTimeAugmentation = 'reflectX';
+      const want = dl.tidy(() => plain.add(mirrored).mul(0.5));
+      const got = await dl.predict(network, data, { miniBatchSize: 7 });
+      assert.ok(maxDiff(got, want) < 1e-6, 'predict: the mean of the outputs for the images and their mirror images');
+      const c = await dl.classify(network, data);
+      const wantScores = dl.tidy(() => want.softmax(1));
+      assert.ok(maxDiff(c.scores, wantScores) < 1e-6, 'classify: softmax of that mean');
+      const e = await dl.evaluate(network, data);
+      assert.deepEqual(e.predicted, c.indices);
+      const v = await dl.validationMetrics(network, data, 10);
+      close(v.accuracy, e.accuracy, 'validation accuracy (trainNetwork) vs evaluate');
+      const feats = await dl.activations(network, data, network.outputNames[0]!);
+      assert.ok(maxDiff(feats, plain) < 1e-6, "activations are the images' own");
+      dl.dispose([mirrorImages, plain, mirrored, want, got, c.scores, wantScores, feats]);
+      network.testTimeAugmentation = 'none';
+    });
   } finally {
     network.dispose();
     data.dispose();

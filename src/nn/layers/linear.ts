@@ -41,8 +41,18 @@ export class FullyConnected extends Layer {
   }
 
   forward([x]: Tensor[]): Tensor {
+    const weight = this.params.get('weight')!, bias = this.params.get('bias') ?? null;
+    if (x!.ndim === 4 && !x!.isContiguous() && x!.isContiguous('channelsLast')) {
+      // A channels-last feature map (a conv stack's output) is read in its memory order (H, W, C)
+      // and the weight's columns are permuted to match: the same product. Flattening in (C, H, W)
+      // order would copy the activations, and its gradient would come back in the other layout,
+      // which made the ReLU before this layer 10x slower backward (7.7 of ~110 ms a step).
+      const [n, c, h, w] = x!.shape as [number, number, number, number];
+      const wHWC = weight.view(this.outputSize, c, h, w).permute(0, 2, 3, 1).reshape(this.outputSize, h * w * c);
+      return F.linear(x!.permute(0, 2, 3, 1).reshape(n, h * w * c), wHWC, bias);
+    }
     const flat = x!.ndim > 2 ? x!.flatten(1) : x!; // (N, features)
-    return F.linear(flat, this.params.get('weight')!, this.params.get('bias') ?? null);
+    return F.linear(flat, weight, bias);
   }
 
   protected options(): Record<string, unknown> {
