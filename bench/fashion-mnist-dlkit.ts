@@ -13,6 +13,7 @@ dl.manualSeed(0); // the same initial weights every run (trainNetwork's seed cov
 const network = recipe.network(train.inputShape, train.classes!);
 // With the preset's augmentation goes its test-time augmentation (as in `dlkit train`).
 if (recipe.augment && recipe.testTimeAugmentation) network.testTimeAugmentation = recipe.testTimeAugmentation;
+process.stderr.write(`dlkit preset '${presetName}': augmentation ${recipe.augment ? dl.describeAugmenter(recipe.augment([28, 28])) : 'none'}, test-time augmentation ${network.testTimeAugmentation}\n`);
 const perEpoch = Math.floor(train.size / (recipe.options.miniBatchSize ?? 128));
 const rss: number[] = [];
 const { history } = await dl.trainNetwork(train, network, {
