@@ -96,7 +96,11 @@ interface Pending {
 interface PoolWorker {
   worker: Worker;
   pending: Map<number, Pending>;
+  exited: Promise<void>;
 }
+
+/** How long close() waits for a worker to finish its job and exit before terminating it. */
+const CLOSE_GRACE_MS = 10_000;
 
 /** Worker threads running image-worker.js; each job goes to the least busy one. */
 export class WorkerPool {
@@ -107,7 +111,7 @@ export class WorkerPool {
   constructor(size: number, spec: PipelineSpec) {
     for (let i = 0; i < size; i++) {
       const worker = new Worker(new URL('./image-worker.js', import.meta.url), { workerData: spec, name: `dlkit-image-${i}` });
-      const w: PoolWorker = { worker, pending: new Map() };
+      const w: PoolWorker = { worker, pending: new Map(), exited: new Promise((resolve) => worker.once('exit', () => resolve())) };
       WorkerPool.live++;
       worker.unref();
       const failAll = (err: Error) => {
@@ -144,7 +148,11 @@ export class WorkerPool {
     });
   }
 
-  /** Terminates every worker; jobs still running are rejected. */
+  /**
+   * Ends every worker; jobs not yet delivered are rejected. Each worker is asked to close and
+   * exits once its current job is done (terminating one inside a native decode can abort the
+   * process); one that does not exit within CLOSE_GRACE_MS is terminated.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -153,7 +161,12 @@ export class WorkerPool {
       for (const p of w.pending.values()) p.reject(closing);
       w.pending.clear();
     }
-    await Promise.all(this.#workers.map((w) => w.worker.terminate()));
+    await Promise.all(this.#workers.map(async (w) => {
+      w.worker.postMessage({ close: true });
+      const timer = setTimeout(() => void w.worker.terminate(), CLOSE_GRACE_MS);
+      await w.exited;
+      clearTimeout(timer);
+    }));
   }
 }
 

@@ -15,7 +15,17 @@ useSynchronousReads(true);
 // never here, where every call decodes another file.
 sharp.cache(false);
 
-port.on('message', (job: Job) => {
+// The pool ends a worker by asking it to close (not by terminating it): a worker terminated in
+// the middle of a native decode (sharp's or the JPEG addon's) can abort the whole process, when
+// node-addon-api cannot throw into an environment that is going away. Jobs in flight finish first.
+let active = 0;
+let closing = false;
+const closeWhenIdle = () => { if (closing && active === 0) port.close(); };
+
+port.on('message', (message: Job | { close: true }) => {
+  if ('close' in message) { closing = true; closeWhenIdle(); return; }
+  const job = message;
+  active++;
   runJob(job, spec).then(
     (r: JobResult) => {
       const transfer: ArrayBuffer[] = [r.pixels.buffer as ArrayBuffer];
@@ -23,5 +33,5 @@ port.on('message', (job: Job) => {
       port.postMessage(r, transfer);
     },
     (err: Error) => port.postMessage({ id: job.id, fatal: `${err.message}` }),
-  );
+  ).finally(() => { active--; closeWhenIdle(); });
 });
