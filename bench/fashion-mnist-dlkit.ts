@@ -8,12 +8,13 @@ const recipe = dl.preset(presetName);
 const images = await dl.fashionMnist('train');
 const test = await dl.fashionMnist('test');
 // The preset's augmentation, as `dlkit train` applies it.
-const train = recipe.augment ? dl.augmentedImageDatastore([28, 28], images, recipe.augment([28, 28])) : images;
+const augment = recipe.augment?.([28, 28]);
+const train = augment ? dl.augmentedImageDatastore([28, 28], images, augment) : images;
 dl.manualSeed(0); // the same initial weights every run (trainNetwork's seed covers the rest)
 const network = recipe.network(train.inputShape, train.classes!);
 // With the preset's augmentation goes its test-time augmentation (as in `dlkit train`).
-if (recipe.augment && recipe.testTimeAugmentation) network.testTimeAugmentation = recipe.testTimeAugmentation;
-process.stderr.write(`dlkit preset '${presetName}': augmentation ${recipe.augment ? dl.describeAugmenter(recipe.augment([28, 28])) : 'none'}, test-time augmentation ${network.testTimeAugmentation}\n`);
+if (augment && recipe.testTimeAugmentation) network.testTimeAugmentation = recipe.testTimeAugmentation;
+process.stderr.write(`dlkit preset '${presetName}': augmentation ${augment ? dl.describeAugmenter(augment) : 'none'}, test-time augmentation ${network.testTimeAugmentation}\n`);
 const perEpoch = Math.floor(train.size / (recipe.options.miniBatchSize ?? 128));
 const rss: number[] = [];
 const { history } = await dl.trainNetwork(train, network, {

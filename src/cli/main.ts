@@ -54,6 +54,12 @@ function parse<T extends NonNullable<ParseArgsConfig['options']>>(args: string[]
   return r;
 }
 
+/** A flag whose value is one of `choices`. */
+function choice<T extends string>(value: string | undefined, flag: string, choices: readonly T[]): T | undefined {
+  if (value !== undefined && !(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got '${value}'`);
+  return value as T | undefined;
+}
+
 function num(value: string | undefined, flag: string, { integer = false, min = -Infinity, max = Infinity } = {}): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
@@ -154,10 +160,6 @@ async function train(args: string[]): Promise<number> {
   if (!(dl.PRESETS as readonly string[]).includes(v.preset!)) throw new UsageError(`--preset must be one of ${dl.PRESETS.join(', ')}, got '${v.preset}'`);
   const recipe = dl.preset(v.preset!);
   // Every flag is checked before the data is read: a typo fails at once, with the usage.
-  const choice = <T extends string>(value: string | undefined, flag: string, choices: readonly T[]): T | undefined => {
-    if (value !== undefined && !(choices as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${choices.join(', ')}, got '${value}'`);
-    return value as T | undefined;
-  };
   const positive = (n: number, flag: string): number => {
     if (n <= 0) throw new UsageError(`--${flag} must be a number > 0, got '${v[flag as 'lr']}'`);
     return n;
@@ -172,7 +174,7 @@ async function train(args: string[]): Promise<number> {
     ...(v['label-smoothing'] !== undefined && { labelSmoothing: num(v['label-smoothing'], 'label-smoothing', { min: 0, max: 1 }) }),
     ...(v.precision !== undefined && { precision: choice(v.precision, 'precision', ['auto', 'float32', 'bfloat16-mixed'] as const) }),
   };
-  const tta = testTimeAugmentation(v.tta);
+  const tta = choice(v.tta, 'tta', dl.TEST_TIME_AUGMENTATIONS);
   const limit = num(v.limit, 'limit', { integer: true, min: 1 });
   const testLimit = num(v['test-limit'], 'test-limit', { integer: true, min: 1 });
   const fraction = num(v['validation-fraction'], 'validation-fraction', { min: 0, max: 0.9 });
@@ -205,15 +207,9 @@ async function train(args: string[]): Promise<number> {
   const precision = dl.resolvePrecision(overrides.precision ?? recipe.options.precision ?? 'float32', 'cpu');
   console.log(`preset '${v.preset}': ${recipe.description}; ${dl.getNumThreads()} threads, ${precision === 'float32' ? 'float32' : 'bfloat16 convolutions (mixed precision)'}`);
   if (overrides.seed !== undefined) dl.manualSeed(overrides.seed); // --seed also fixes the initial weights
-  const network = recipe.network(trainData.inputShape, classes);
   // The preset's test-time mirror images go with its training flips: not without them.
   const ttaUsed = tta ?? (presetAugmentation ? recipe.testTimeAugmentation : undefined) ?? 'none';
-  try {
-    network.testTimeAugmentation = ttaUsed;
-  } catch (err) {
-    network.dispose();
-    throw new UsageError(`--tta: ${(err as Error).message}`);
-  }
+  const network = setTestTimeAugmentation(recipe.network(trainData.inputShape, classes), ttaUsed, '');
   if (!v.quiet) console.log(network.summary());
   const options: dl.TrainingOptionsInput = {
     ...recipe.options,
@@ -242,31 +238,28 @@ async function train(args: string[]): Promise<number> {
   return history.stoppedBy === 'interrupted' ? 130 : 0;
 }
 
-/** --tta's value, checked. */
-function testTimeAugmentation(value: string | undefined): dl.TestTimeAugmentation | undefined {
-  if (value !== undefined && !(dl.TEST_TIME_AUGMENTATIONS as readonly string[]).includes(value)) {
-    throw new UsageError(`--tta must be one of ${dl.TEST_TIME_AUGMENTATIONS.join(', ')}, got '${value}'`);
+/** Sets --tta's choice on a network; one it does not fit (not an image network) is a usage error. */
+function setTestTimeAugmentation(network: dl.Network, tta: dl.TestTimeAugmentation, what: string): dl.Network {
+  try {
+    network.testTimeAugmentation = tta;
+  } catch (err) {
+    network.dispose();
+    throw new UsageError(`--tta: ${what}${(err as Error).message}`);
   }
-  return value as dl.TestTimeAugmentation | undefined;
+  return network;
 }
 
 /** A saved model, with --tta instead of its own test-time augmentation when given. */
 async function loadForInference(modelFile: string, tta: dl.TestTimeAugmentation | undefined): Promise<dl.Network> {
   const network = await dl.loadModel(modelFile);
-  try {
-    if (tta) network.testTimeAugmentation = tta;
-  } catch (err) {
-    network.dispose();
-    throw new UsageError(`--tta: ${modelFile}: ${(err as Error).message}`);
-  }
-  return network;
+  return tta ? setTestTimeAugmentation(network, tta, `${modelFile}: `) : network;
 }
 
 async function classify(args: string[]): Promise<number> {
   const { values: v, positionals } = parse(args, { top: { type: 'string', default: '3' }, tta: { type: 'string' } }, [2, Infinity]);
   const [modelFile, ...files] = positionals as [string, ...string[]];
   const k = num(v.top, 'top', { integer: true, min: 1 })!;
-  const network = await loadForInference(modelFile, testTimeAugmentation(v.tta));
+  const network = await loadForInference(modelFile, choice(v.tta, 'tta', dl.TEST_TIME_AUGMENTATIONS));
   const size = network.inputShape;
   const classes = network.classes ?? [];
   let failed = 0;
@@ -298,7 +291,7 @@ async function readAsBatch(file: string, size: readonly number[]): Promise<dl.Te
 async function evaluateCmd(args: string[]): Promise<number> {
   const { values: v, positionals } = parse(args, { 'out-dir': { type: 'string' }, limit: { type: 'string' }, tta: { type: 'string' } }, [2, 2]);
   const [modelFile, dataSpec] = positionals as [string, string];
-  const network = await loadForInference(modelFile, testTimeAugmentation(v.tta));
+  const network = await loadForInference(modelFile, choice(v.tta, 'tta', dl.TEST_TIME_AUGMENTATIONS));
   const opened = await dl.openDatastore(dataSpec, 'test', { inputSize: network.inputShape, classes: network.classes ?? undefined });
   const data = await withoutBadFiles(firstN(opened, num(v.limit, 'limit', { integer: true, min: 1 })));
   const dir = v['out-dir'] ?? path.dirname(modelFile);
