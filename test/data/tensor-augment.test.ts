@@ -89,6 +89,31 @@ test("random-crop with cropPadding shifts the image by at most the padding and f
   base.dispose();
 });
 
+test('padded crops with both flips on 3-channel images are exact pixel copies, also when later steps follow', async () => {
+  const base = images(3);
+  const options = { resize: 'random-crop', cropPadding: 2, reflectX: true, reflectY: true, fill: [5, 6, 7], seed: 4 } as const;
+  // erasing with probability 0 sends the crop through the float HWC path that later steps use.
+  for (const extra of [{}, { erasing: { probability: 0 } }]) {
+    const { x } = await collect(dl.augmentedImageDatastore([H, W], base, { ...options, ...extra }), { batchSize: N });
+    const seen = new Set<string>();
+    x.forEach((img, n) => {
+      let found = '';
+      for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) for (const fy of [false, true]) for (const fx of [false, true]) {
+        const ok = img.every((v, i) => {
+          const c = Math.floor(i / (H * W)), y = Math.floor(i / W) % H, xx = i % W;
+          const sy = (fy ? H - 1 - y : y) + dy, sx = (fx ? W - 1 - xx : xx) + dx;
+          return sy >= 0 && sy < H && sx >= 0 && sx < W ? v === 3 * n + 7 * sy + sx + 1 + 40 * c : v === options.fill[c];
+        });
+        if (ok) found = `${fx},${fy}`;
+      }
+      assert.ok(found, `image ${n} (${JSON.stringify(extra)}) is not a flipped shift of the original`);
+      seen.add(found);
+    });
+    assert.equal(seen.size, 4, `every flip combination occurs (${[...seen].join(' ')})`);
+  }
+  base.dispose();
+});
+
 test('3-channel images keep their channels through augmentation (CHW in, CHW out)', async () => {
   const base = images(3);
   const aug = dl.augmentedImageDatastore([H, W], base, { seed: 2 });
