@@ -4,13 +4,14 @@ import * as dl from '../src/index.js';
 
 const presetName = process.argv[2] ?? 'default';
 const epochs = process.argv[3] ? Number(process.argv[3]) : undefined;
+const seed = Number(process.argv[4] ?? 0);
 const recipe = dl.preset(presetName);
 const images = await dl.fashionMnist('train');
 const test = await dl.fashionMnist('test');
 // The preset's augmentation, as `dlkit train` applies it.
 const augment = recipe.augment?.([28, 28]);
 const train = augment ? dl.augmentedImageDatastore([28, 28], images, augment) : images;
-dl.manualSeed(0); // the same initial weights every run (trainNetwork's seed covers the rest)
+dl.manualSeed(seed); // the same initial weights every run for a seed (trainNetwork's seed covers the rest)
 const network = recipe.network(train.inputShape, train.classes!);
 // With the preset's augmentation goes its test-time augmentation (as in `dlkit train`).
 if (augment && recipe.testTimeAugmentation) network.testTimeAugmentation = recipe.testTimeAugmentation;
@@ -20,7 +21,7 @@ const rss: number[] = [];
 const { history } = await dl.trainNetwork(train, network, {
   ...recipe.options,
   ...(epochs && { maxEpochs: epochs }),
-  seed: 0,
+  seed,
   validationData: test,
   validationFrequency: perEpoch,
   verbose: false,

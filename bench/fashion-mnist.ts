@@ -1,8 +1,9 @@
-// `npm run bench -- fashion-mnist [--preset default|best] [--epochs N] [--pytorch-epochs 6]`:
+// `npm run bench -- fashion-mnist [--preset default|best] [--epochs N] [--seed 0] [--pytorch-epochs 6]`:
 // dlkit's preset against the plain PyTorch recipe (bench/fashion_mnist.py), one after the other
 // in the same run. For each: wall time (training + the per-epoch test evaluation) to reach 91%,
 // 92% and 93% test accuracy, and the best accuracy. With --preset best, PyTorch is skipped
 // unless --pytorch-epochs is given, and resident memory per epoch shows whether it stays flat.
+// --seed picks dlkit's initial weights and draws (another seed: the run-to-run spread).
 import path from 'node:path';
 import { PYTHON, distBench, fmt, parseOptions, progress, pyBench, runJson, table, untunedEnv } from './common.js';
 
@@ -15,9 +16,11 @@ export async function run(argv: string[]): Promise<void> {
   const { opts } = parseOptions(argv);
   const presetName = opts.get('preset')?.[0] ?? 'default';
   const epochs = opts.get('epochs')?.[0];
+  const seed = opts.get('seed')?.[0] ?? '0';
+  if (!/^\d+$/.test(seed)) throw new RangeError(`fashion-mnist: --seed must be a whole number, got '${seed}'`);
   const pytorchEpochs = Number(opts.get('pytorch-epochs')?.[0] ?? (presetName === 'default' ? 6 : 0));
-  progress(`dlkit, preset '${presetName}'${epochs ? `, ${epochs} epochs` : ''}…`);
-  const dlkit = await runJson<EpochResult[]>(process.execPath, [path.join(distBench, 'fashion-mnist-dlkit.js'), presetName, ...(epochs ? [epochs] : [])], process.env);
+  progress(`dlkit, preset '${presetName}'${epochs ? `, ${epochs} epochs` : ''}, seed ${seed}…`);
+  const dlkit = await runJson<EpochResult[]>(process.execPath, [path.join(distBench, 'fashion-mnist-dlkit.js'), presetName, epochs ?? '', seed], process.env);
   let pytorch: EpochResult[] = [];
   if (pytorchEpochs > 0) {
     progress(`pytorch, plain recipe, ${pytorchEpochs} epochs…`);
@@ -33,5 +36,5 @@ export async function run(argv: string[]): Promise<void> {
   const rss = dlkit.map((r) => r.rssMB ?? NaN).filter(Number.isFinite);
   if (rss.length >= 2) console.log(`dlkit resident memory per epoch (MB): ${rss.map((m) => fmt(m, 0)).join(' ')}; growth from epoch 1 to ${rss.length}: ${fmt(((rss.at(-1)! - rss[0]!) / rss[0]!) * 100, 1)}%`);
   const best = Math.max(...dlkit.map((r) => r.accuracy));
-  console.log(`fashion-mnist: dlkit ${timeTo(dlkit, 0.93) === undefined ? 'never' : fmt(timeTo(dlkit, 0.93)!, 1)} s to 93%, pytorch ${pytorch.length ? (timeTo(pytorch, 0.93) === undefined ? 'never' : fmt(timeTo(pytorch, 0.93)!, 1)) : 'not run'} s to 93%, dlkit best ${best.toFixed(4)}`);
+  console.log(`fashion-mnist: dlkit ${timeTo(dlkit, 0.93) === undefined ? 'never' : fmt(timeTo(dlkit, 0.93)!, 1)} s to 93%, pytorch ${pytorch.length ? `${timeTo(pytorch, 0.93) === undefined ? 'never' : fmt(timeTo(pytorch, 0.93)!, 1)} s to 93%` : 'not run'}, dlkit best ${best.toFixed(4)}`);
 }
