@@ -59,8 +59,8 @@ export const presets: Record<PresetName, Preset> = {
     options: { solver: 'sgdm', initialLearnRate: 0.4, maxEpochs: 6, miniBatchSize: 256, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1, precision: 'auto' },
   },
   best: {
-    // ~94.2% after 17 epochs, ~94.5% with test-time flips, 18 epochs in 7-10 min on 2 cores with bfloat16 (docs/notes.md).
-    // No dropout: at this budget the net underfits, and dropout 0.25 cost ~0.2%.
+    // 94.25-94.63% with test-time flips over 4 seeds, 18 epochs in 8-11 min on 2 cores with bfloat16 (docs/notes.md).
+    // No dropout: the net underfits at this budget (dropout 0.25 cost ~0.2% in one run).
     description: 'conv 32, 2x conv 64, conv 128, fc 256 (batch norm, ReLU), horizontal flips in training and at test time, one-cycle SGD with momentum, batch 256, label smoothing, 18 epochs, bfloat16 where the CPU has it',
     network: (s, c) => smallCnn(s, c, [[32], [64, 64]], { hidden: 256, last: 128 }),
     options: { solver: 'sgdm', initialLearnRate: 0.2, maxEpochs: 18, miniBatchSize: 256, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1, precision: 'auto' },
