@@ -2,7 +2,7 @@
 // of one batch, packed as uint8 [N, C, H, W]. Runs in an image worker, or on the main thread for
 // small jobs; the same code either way, so the results are the same.
 import { decodeImage, decodeRegion, ImageReadError, type DecodeSpec } from './image-decode.js';
-import { augmentImage, hwcToChw, imageRandom, randomResizedRegion, type AugmentSpec, type Pixels } from './image-ops.js';
+import { augmentImage, hwcToChw, imageRandom, onlyFlips, randomResizedRegion, type AugmentSpec, type Pixels } from './image-ops.js';
 
 export interface PipelineSpec {
   decode: DecodeSpec;
@@ -83,12 +83,6 @@ export function unpackImages(p: PackedImages, channels: number): Map<number, Pix
     off += n;
   }
   return out;
-}
-
-/** Whether the spec does nothing after the region but mirror it (the draws augmentImage makes then). */
-function onlyFlips(a: AugmentSpec): boolean {
-  return !a.rotation && !a.scale && !a.shearX && !a.shearY && !a.translateX && !a.translateY
-    && !a.brightness && !a.contrast && !a.saturation && !a.hue && !a.erasing;
 }
 
 export async function runJob(job: Job, spec: PipelineSpec): Promise<JobResult> {

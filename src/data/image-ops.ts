@@ -145,7 +145,7 @@ export function resampleRegion(
   src: Pixels, x0: number, y0: number, w: number, h: number, outW: number, outH: number,
   flipX: boolean, flipY: boolean, fill: readonly number[], chw?: Uint8Array,
 ): Float32Array | null {
-  // Unscaled at whole-pixel offsets (flips, padded random crops of in-memory images): the taps
+  // Unscaled at whole-pixel offsets (flips, padded random crops): the taps
   // would be single pixels, so copy (8.95 → 2.4 ms per batch of 256 Fashion-MNIST flips).
   if (w === outW && h === outH && Number.isInteger(x0) && Number.isInteger(y0)) return copyRegion(src, x0, y0, outW, outH, flipX, flipY, fill, chw);
   const C = src.channels;
@@ -362,6 +362,12 @@ export function randomResizedRegion(W: number, H: number, scale: Range, ratio: R
 
 const DEG = Math.PI / 180;
 
+/** Whether `spec` does nothing after the region but mirror it (then augmentImage draws nothing more). */
+export function onlyFlips(spec: AugmentSpec): boolean {
+  return !spec.rotation && !spec.scale && !spec.shearX && !spec.shearY && !spec.translateX && !spec.translateY
+    && !spec.brightness && !spec.contrast && !spec.saturation && !spec.hue && !spec.erasing;
+}
+
 /**
  * One augmented observation: `src` (the decoded image, at the size the spec's mode decodes to)
  * through the spec's random transforms drawn from `random`, written as uint8 CHW into `out`.
@@ -396,7 +402,7 @@ export function augmentImage(src: Pixels, spec: AugmentSpec, random: () => numbe
   const flipX = spec.reflectX && random() < 0.5;
   const flipY = spec.reflectY && random() < 0.5;
   const warps = Boolean(spec.rotation || spec.scale || spec.shearX || spec.shearY || spec.translateX || spec.translateY);
-  if (!warps && !spec.brightness && !spec.contrast && !spec.saturation && !spec.hue && !spec.erasing) {
+  if (onlyFlips(spec)) {
     resampleRegion(src, region[0], region[1], region[2], region[3], outW, outH, flipX, flipY, spec.fill, out);
     return;
   }
