@@ -5,11 +5,18 @@ import * as dl from '../src/index.js';
 const presetName = process.argv[2] ?? 'default';
 const epochs = process.argv[3] ? Number(process.argv[3]) : undefined;
 const seed = Number(process.argv[4] ?? 0);
+const augmentList = process.argv[5] || undefined; // --augment: replaces the preset's transforms
 const recipe = dl.preset(presetName);
 const images = await dl.fashionMnist('train');
 const test = await dl.fashionMnist('test');
-// The preset's augmentation, as `dlkit train` applies it.
-const augment = recipe.augment?.([28, 28]);
+// The preset's augmentation, as `dlkit train` applies it (or the --augment list).
+let augment: dl.ImageAugmenterOptions | undefined;
+try {
+  augment = augmentList === undefined ? recipe.augment?.([28, 28]) : augmentList === 'none' ? undefined : dl.parseAugmentList(augmentList, [28, 28]);
+} catch (err) {
+  process.stderr.write(`fashion-mnist: ${(err as Error).message}\n`);
+  process.exit(2);
+}
 const train = augment ? dl.augmentedImageDatastore([28, 28], images, augment) : images;
 dl.manualSeed(seed); // the same initial weights every run for a seed (trainNetwork's seed covers the rest)
 const network = recipe.network(train.inputShape, train.classes!);

@@ -1,9 +1,11 @@
-// `npm run bench -- fashion-mnist [--preset default|best] [--epochs N] [--seed 0] [--pytorch-epochs 6]`:
+// `npm run bench -- fashion-mnist [--preset default|best] [--epochs N] [--seed 0] [--augment LIST] [--pytorch-epochs 6]`:
 // dlkit's preset against the plain PyTorch recipe (bench/fashion_mnist.py), one after the other
 // in the same run. For each: wall time (training + the per-epoch test evaluation) to reach 91%,
 // 92% and 93% test accuracy, and the best accuracy. With --preset best, PyTorch is skipped
 // unless --pytorch-epochs is given, and resident memory per epoch shows whether it stays flat.
 // --seed picks dlkit's initial weights and draws (another seed: the run-to-run spread).
+// --augment replaces the preset's training transforms, in `dlkit train --augment` syntax
+// (e.g. flip,crop:1, or none), to measure a variant of a preset.
 import path from 'node:path';
 import { PYTHON, distBench, fmt, parseOptions, progress, pyBench, runJson, table, untunedEnv } from './common.js';
 
@@ -19,8 +21,9 @@ export async function run(argv: string[]): Promise<void> {
   const seed = opts.get('seed')?.[0] ?? '0';
   if (!/^\d+$/.test(seed)) throw new RangeError(`fashion-mnist: --seed must be a whole number, got '${seed}'`);
   const pytorchEpochs = Number(opts.get('pytorch-epochs')?.[0] ?? (presetName === 'default' ? 6 : 0));
-  progress(`dlkit, preset '${presetName}'${epochs ? `, ${epochs} epochs` : ''}, seed ${seed}…`);
-  const dlkit = await runJson<EpochResult[]>(process.execPath, [path.join(distBench, 'fashion-mnist-dlkit.js'), presetName, epochs ?? '', seed], process.env);
+  const augment = opts.get('augment')?.[0];
+  progress(`dlkit, preset '${presetName}'${epochs ? `, ${epochs} epochs` : ''}, seed ${seed}${augment ? `, augment ${augment}` : ''}…`);
+  const dlkit = await runJson<EpochResult[]>(process.execPath, [path.join(distBench, 'fashion-mnist-dlkit.js'), presetName, epochs ?? '', seed, augment ?? ''], process.env);
   let pytorch: EpochResult[] = [];
   if (pytorchEpochs > 0) {
     progress(`pytorch, plain recipe, ${pytorchEpochs} epochs…`);
