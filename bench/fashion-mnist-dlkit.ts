@@ -12,7 +12,7 @@ const test = await dl.fashionMnist('test');
 // The preset's augmentation, as `dlkit train` applies it (or the --augment list).
 let augment: dl.ImageAugmenterOptions | undefined;
 try {
-  augment = augmentList === undefined ? recipe.augment?.([28, 28]) : augmentList === 'none' ? undefined : dl.parseAugmentList(augmentList, [28, 28]);
+  augment = dl.presetAugmentation(recipe, augmentList, [28, 28]);
 } catch (err) {
   process.stderr.write(`fashion-mnist: ${(err as Error).message}\n`);
   process.exit(2);

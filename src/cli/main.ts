@@ -113,19 +113,18 @@ function augmentableSize(data: dl.Datastore): [number, number] | null {
  */
 function augmented(data: dl.Datastore, list: string | undefined, recipe: dl.Preset): dl.Datastore {
   const size = augmentableSize(data);
-  if (list === undefined || list === 'none') {
-    if (list === 'none' || !recipe.augment || !size) return data;
-    const options = recipe.augment(size);
-    console.log(`augmentation (preset): ${dl.describeAugmenter(options)}`);
-    return data instanceof dl.ImageDatastore ? dl.augmentedImageDatastore(size, data, options) : dl.augmentedImageDatastore(size, data as dl.TensorDatastore, options);
+  if (!size) {
+    if (list !== undefined && list !== 'none') throw new UsageError(`--augment applies to images (folders of images, Fashion-MNIST, 8-bit in-memory images); ${data.source} is not images`);
+    return data;
   }
-  if (!size) throw new UsageError(`--augment applies to images (folders of images, Fashion-MNIST, 8-bit in-memory images); ${data.source} is not images`);
-  let options: dl.ImageAugmenterOptions;
+  let options: dl.ImageAugmenterOptions | undefined;
   try {
-    options = dl.parseAugmentList(list, size);
+    options = dl.presetAugmentation(recipe, list, size);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+  if (!options) return data;
+  if (list === undefined) console.log(`augmentation (preset): ${dl.describeAugmenter(options)}`);
   return data instanceof dl.ImageDatastore ? dl.augmentedImageDatastore(size, data, options) : dl.augmentedImageDatastore(size, data as dl.TensorDatastore, options);
 }
 

@@ -5,4 +5,4 @@ export { evaluate, scorePredictions, formatEvaluation, saveConfusionChart, saveM
 export { saveCheckpoint, loadCheckpoint, type CheckpointInfo, type TrainingPosition } from './checkpoint.js';
 export { trainingProgressOption, confusionOption, renderSvg, savePng, saveHtml, chartHtml } from './charts.js';
 export { startProgressServer, type ProgressServer } from './progress-server.js';
-export { presets, preset, PRESETS, type Preset, type PresetName } from './presets.js';
+export { presets, preset, presetAugmentation, PRESETS, type Preset, type PresetName } from './presets.js';

@@ -4,7 +4,7 @@ import type { Layer } from '../nn/layer.js';
 import { Network, type TestTimeAugmentation } from '../nn/network.js';
 import * as nn from '../nn/layers/index.js';
 import type { TrainingOptionsInput } from './options.js';
-import type { ImageAugmenterOptions } from '../data/augment.js';
+import { parseAugmentList, type ImageAugmenterOptions } from '../data/augment.js';
 
 export const PRESETS = ['quick', 'default', 'best'] as const;
 export type PresetName = (typeof PRESETS)[number];
@@ -77,4 +77,13 @@ export function preset(name: string): Preset {
   const p = presets[name as PresetName];
   if (!p) throw new RangeError(`unknown preset '${name}': choose one of ${PRESETS.join(', ')}`);
   return p;
+}
+
+/**
+ * The training transforms for images of size [H, W]: a list in `dlkit train --augment` syntax
+ * when given, else the preset's own; 'none' turns them off. (The CLI and the benchmarks share it.)
+ */
+export function presetAugmentation(recipe: Preset, list: string | undefined, size: readonly [number, number]): ImageAugmenterOptions | undefined {
+  if (list === 'none') return undefined;
+  return list === undefined ? recipe.augment?.(size) : parseAugmentList(list, size);
 }

@@ -38,3 +38,12 @@ test("the best preset: 1-pixel shifts and flips on 28x28, shifts that scale with
 test('preset: an unknown name is an error that lists the known ones', () => {
   assert.throws(() => dl.preset('huge'), /unknown preset 'huge': choose one of quick, default, best/);
 });
+
+test("presetAugmentation: an --augment list replaces the preset's transforms, 'none' turns them off, a bad list names the known ones", () => {
+  const best = dl.preset('best');
+  assert.deepEqual(dl.presetAugmentation(best, undefined, [28, 28]), best.augment!([28, 28]));
+  assert.equal(dl.presetAugmentation(best, 'none', [28, 28]), undefined);
+  assert.deepEqual(dl.presetAugmentation(best, 'flip', [28, 28]), { reflectX: true });
+  assert.equal(dl.presetAugmentation(dl.preset('default'), undefined, [28, 28]), undefined, 'the default preset has no transforms');
+  assert.throws(() => dl.presetAugmentation(best, 'spin', [28, 28]), /spin.*flip/s);
+});
