@@ -93,7 +93,7 @@ export function confusionOption(classes: readonly string[], matrix: readonly (re
     grid: { top: 60, bottom: 110, left: 130, right: 90 },
     xAxis: { type: 'category', data: classes, name: 'predicted', nameLocation: 'middle', nameGap: 85, axisLabel: { rotate: 40, interval: 0 }, splitArea: { show: true } },
     yAxis: { type: 'category', data: classes, name: 'true', nameLocation: 'middle', nameGap: 110, inverse: true, axisLabel: { interval: 0 }, splitArea: { show: true } },
-    visualMap: { min: 0, max: Math.max(max, 1), calculable: false, orient: 'vertical', right: 10, top: 'center', inRange: { color: ['#ffffff', '#1f5bd6'] } },
+    visualMap: { min: 0, max: Math.max(max, 1), calculable: false, text: [String(Math.max(max, 1)), '0'], orient: 'vertical', right: 10, top: 'center', inRange: { color: ['#ffffff', '#1f5bd6'] } },
     series: [{ type: 'heatmap', data, label: { show: n <= 20, fontSize: n <= 10 ? 12 : 9 } }],
   };
 }

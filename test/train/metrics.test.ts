@@ -142,6 +142,13 @@ test('saveConfusionChart writes a PNG and a self-contained HTML page with the ma
   // Heat-map cells are [predicted, true, count].
   for (const cell of ['[0,0,2]', '[1,0,1]', '[2,0,1]', '[1,1,2]', '[0,2,1]', '[2,2,1]']) assert.ok(html.includes(cell), `the page holds cell ${cell}`);
   assert.ok(html.includes('["a","b","c","d"]'), 'and the class names');
+  // The colour scale is labelled with its ends: 0 and the largest count (2).
+  const svg = dl.renderSvg(dl.confusionOption(classes, e.confusion));
+  const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+  const count = (t: string) => texts.filter((x) => x === t).length;
+  const cells = e.confusion.flat();
+  assert.equal(count('2'), cells.filter((v) => v === 2).length + 1, `the cells' labels and the scale's top in ${JSON.stringify(texts)}`);
+  assert.equal(count('0'), cells.filter((v) => v === 0).length + 1, "the cells' labels and the scale's bottom");
   assert.deepEqual(readdirSync(path.dirname(base)).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
 });
 
