@@ -50,12 +50,12 @@ export function trainingProgressOption(data: ProgressData): ChartOption {
   return {
     animation: false,
     title: { text: data.title ?? 'Training progress', subtext: data.status ?? '', left: 'center' },
-    legend: { top: 50 },
+    legend: { top: 58 },
     tooltip: { trigger: 'axis' },
-    grid: [{ top: 90, height: '32%', left: 70, right: 30 }, { top: '58%', height: '32%', left: 70, right: 30 }],
+    grid: [{ top: 106, height: '30%', left: 70, right: 30 }, { top: '60%', height: '30%', left: 70, right: 30 }],
     xAxis: [
-      { type: 'value', gridIndex: 0, min: 0, name: '' },
-      { type: 'value', gridIndex: 1, min: 0, name: 'iteration', nameLocation: 'middle', nameGap: 28 },
+      { type: 'value', gridIndex: 0, min: 0, max: 'dataMax', axisLabel: { showMaxLabel: false }, name: '' },
+      { type: 'value', gridIndex: 1, min: 0, max: 'dataMax', axisLabel: { showMaxLabel: false }, name: 'iteration', nameLocation: 'middle', nameGap: 28 },
     ],
     yAxis: [
       { type: 'value', gridIndex: 0, name: 'accuracy (%)', min: 0, max: 100 },
@@ -98,10 +98,30 @@ export function confusionOption(classes: readonly string[], matrix: readonly (re
   };
 }
 
+// Server-side, ECharts lays text out (legend items, labels) with widths it estimates for Arial,
+// but librsvg draws the PNG with DejaVu Sans (Debian's fonts-dejavu-core), ~15% wider: legend
+// items ran into each other. So the SVG names DejaVu Sans and text is measured with its advance
+// widths (ASCII 32-126 in 1/1000 em, read from DejaVuSans.ttf; other characters count 0.6 em).
+const PNG_FONT = 'DejaVu Sans';
+const DEJAVU_SANS_WIDTHS = [
+  318, 401, 460, 838, 636, 950, 780, 275, 390, 390, 500, 838, 318, 361, 318, 337, 636, 636, 636, 636, 636, 636, 636, 636,
+  636, 636, 337, 337, 838, 838, 838, 531, 1000, 684, 686, 698, 770, 632, 575, 775, 752, 295, 295, 656, 557, 863, 748, 787,
+  603, 787, 695, 635, 611, 732, 684, 989, 685, 611, 685, 390, 337, 390, 838, 500, 500, 613, 635, 550, 635, 615, 352, 635,
+  634, 278, 278, 579, 278, 974, 634, 612, 635, 635, 411, 521, 392, 634, 592, 818, 592, 592, 525, 636, 337, 636, 838,
+];
+/** Width in pixels of `text` in a CSS font such as 'bold 18px DejaVu Sans' (bold: ~9% wider). */
+export function measureChartText(text: string, font = '12px sans-serif'): number {
+  const size = Number(/(\d+(?:\.\d+)?)px/.exec(font)?.[1] ?? 12);
+  let em = 0;
+  for (const ch of text) em += (DEJAVU_SANS_WIDTHS[ch.charCodeAt(0) - 32] ?? 600) / 1000;
+  return em * size * (/bold|[6-9]00/.test(font) ? 1.09 : 1);
+}
+echarts.setPlatformAPI({ measureText: (text: string, font?: string) => ({ width: measureChartText(text, font) }) });
+
 export function renderSvg(option: ChartOption, width = 900, height = 600): string {
   const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width, height });
   try {
-    chart.setOption({ backgroundColor: '#fff', ...option });
+    chart.setOption({ backgroundColor: '#fff', textStyle: { fontFamily: PNG_FONT }, ...option });
     return chart.renderToSVGString();
   } finally {
     chart.dispose();

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as dl from '../../src/index.js';
+import { measureChartText } from '../../src/train/charts.js';
 import { noLeaks } from '../helpers.js';
 import { syntheticArrays, syntheticData, tinyCnn } from './synthetic.js';
 
@@ -150,6 +151,17 @@ test('saveConfusionChart writes a PNG and a self-contained HTML page with the ma
   assert.equal(count('2'), cells.filter((v) => v === 2).length + 1, `the cells' labels and the scale's top in ${JSON.stringify(texts)}`);
   assert.equal(count('0'), cells.filter((v) => v === 0).length + 1, "the cells' labels and the scale's bottom");
   assert.deepEqual(readdirSync(path.dirname(base)).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left');
+});
+
+test('chart text is laid out with the widths the PNG renderer draws (legend items must not run into each other)', async () => {
+  for (const [text, font] of [['training loss (smoothed)', '20px DejaVu Sans'], ['Confusion matrix (accuracy 94.53%)', '20px DejaVu Sans'], ['T-shirt/top', '20px DejaVu Sans'], ['Training progress', 'bold 20px DejaVu Sans']] as const) {
+    const weight = font.startsWith('bold') ? ' font-weight="bold"' : '';
+    const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="800" height="60"><rect width="800" height="60" fill="#fff"/><text x="10" y="40" font-family="DejaVu Sans" font-size="20"${weight}>${text}</text></svg>`;
+    const { info } = await sharp(Buffer.from(svg)).trim().toBuffer({ resolveWithObject: true });
+    const measured = measureChartText(text, font);
+    // Ink is a little narrower than the advance width (side bearings of the first and last glyph).
+    assert.ok(Math.abs(measured - info.width) / info.width < 0.04, `'${text}' (${font}): laid out ${measured.toFixed(1)} px, drawn ${info.width} px`);
+  }
 });
 
 /** A [1, 8, 8] image of one gray level. */
