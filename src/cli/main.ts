@@ -180,7 +180,6 @@ async function train(args: string[]): Promise<number> {
   const name = dataSpec === 'fashion-mnist' ? 'fashion-mnist' : path.basename(path.resolve(dataSpec));
   const out = v.out ?? path.join('out', name, 'model.safetensors');
   const outDir = path.dirname(out);
-  mkdirSync(outDir, { recursive: true });
 
   const images = imageFlags(v);
   let trainData = firstN(await dl.openDatastore(dataSpec, 'train', images), limit);
@@ -210,6 +209,13 @@ async function train(args: string[]): Promise<number> {
   const ttaUsed = tta ?? (presetAugmentation ? recipe.testTimeAugmentation : undefined) ?? 'none';
   const network = setTestTimeAugmentation(recipe.network(trainData.inputShape, classes), ttaUsed, '');
   if (!v.quiet) console.log(network.summary());
+  // Made once the data are open (a typo in the data path leaves no empty folder behind), before training.
+  try {
+    mkdirSync(outDir, { recursive: true });
+  } catch (err) {
+    network.dispose();
+    throw new Error(`cannot create the folder for the model and the report, ${outDir}: ${(err as Error).message}`);
+  }
   const options: dl.TrainingOptionsInput = {
     ...recipe.options,
     ...overrides,

@@ -236,6 +236,17 @@ test('bad arguments print a usage line and exit 2; a missing file exits 1 naming
   const noData = await dlkit(['evaluate', model, path.join(tmp, 'no-such-data')]);
   assert.equal(noData.code, 1, show(noData));
   assert.ok(noData.stderr.includes(path.join(tmp, 'no-such-data')), show(noData));
+  // A training run on data that is not there fails before it makes the output folder.
+  const noTrainData = await dlkit(['train', path.join(tmp, 'no-such-train-data'), '--quiet']);
+  assert.equal(noTrainData.code, 1, show(noTrainData));
+  assert.ok(noTrainData.stderr.includes(path.join(tmp, 'no-such-train-data')), show(noTrainData));
+  assert.ok(!existsSync(path.join(tmp, 'out', 'no-such-train-data')), 'no empty output folder is left behind');
+  // An output folder that cannot be made is named, before any training.
+  writeFileSync(path.join(tmp, 'a-file'), 'not a folder');
+  const badOut = await dlkit(['train', ...sliceArgs, '--quiet', '--out', path.join(tmp, 'a-file', 'model.safetensors')]);
+  assert.equal(badOut.code, 1, show(badOut));
+  assert.match(badOut.stderr, /cannot create the folder for the model and the report, .*a-file: /, show(badOut));
+  assert.doesNotMatch(badOut.stdout, /trained \d+ iterations/, 'it stops before training');
 
   const help = await dlkit(['--help']);
   assert.equal(help.code, 0);
