@@ -105,12 +105,16 @@ export async function validationMetrics(network: Network, data: Datastore, batch
   return { loss: lossSum / Math.max(n, 1), accuracy: correct / Math.max(n, 1) };
 }
 
-/** Per-channel mean and standard deviation of raw inputs, for zero-center / z-score normalization. */
-export async function channelStatistics(data: Datastore, batchSize = 1024): Promise<{ mean: number[]; std: number[] }> {
+/**
+ * Per-channel mean and standard deviation of raw inputs, for zero-center / z-score normalization.
+ * Random transforms (an augmented datastore) are drawn from `seed`: without one, 1-pixel crops made
+ * the statistics, and so a seeded training run, differ from run to run.
+ */
+export async function channelStatistics(data: Datastore, batchSize = 1024, seed = 0): Promise<{ mean: number[]; std: number[] }> {
   let sum: number[] | null = null;
   let sumSq: number[] | null = null;
   let count = 0;
-  for await (const { x, y } of data.batches({ batchSize })) {
+  for await (const { x, y } of data.batches({ batchSize, seed })) {
     const [s, q] = tidy(() => {
       const flat = x.double().transpose(0, 1).reshape(x.shape[1]!, -1); // (C, N*H*W)
       return [Array.from(flat.sum(1).dataSync() as Float64Array), Array.from(flat.square().sum(1).dataSync() as Float64Array)];
@@ -199,10 +203,11 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
   const reporter = new ProgressReporter({ verbose, maxEpochs: o.maxEpochs });
 
   if (o.seed !== undefined) manualSeed(o.seed);
+  let shuffleSeed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
   for (const layer of network.inputLayers) {
     if (layer instanceof ImageInput && layer.needsStatistics && !o.resume) {
       reporter.log(`computing ${layer.normalization} normalization statistics over ${data.size} observations…`);
-      const { mean, std } = await channelStatistics(data);
+      const { mean, std } = await channelStatistics(data, 1024, shuffleSeed);
       layer.setStatistics(mean, std);
     }
   }
@@ -212,7 +217,6 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
   const schedule = makeSchedule(o);
   const history: TrainingHistory = { training: [], validation: [], stoppedBy: null, elapsed: 0 };
   let position: TrainingPosition = { epoch: 0, iterationInEpoch: 0, iteration: 0 };
-  let shuffleSeed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
   let elapsedBefore = 0;
   let lastCheckpoint: string | null = null;
   let server: ProgressServer | null = null;
