@@ -51,13 +51,13 @@ test("the README example's model file classifies the test set as well as it did 
   const file = path.join(dir, 'fashion.safetensors');
   assert.ok(existsSync(file), 'the previous test saved it');
   const net = await dl.loadModel(file);
-  const test = await dl.fashionMnist('test');
+  const testSet = await dl.fashionMnist('test');
   try {
-    const e = await dl.evaluate(net, test);
+    const e = await dl.evaluate(net, testSet);
     assert.ok(e.accuracy > 0.8, `accuracy ${e.accuracy}`);
-    assert.deepEqual(net.classes, test.classes);
+    assert.deepEqual(net.classes, testSet.classes);
   } finally {
     net.dispose();
-    test.dispose();
+    testSet.dispose();
   }
 });
