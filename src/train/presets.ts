@@ -59,8 +59,8 @@ export const presets: Record<PresetName, Preset> = {
     options: { solver: 'sgdm', initialLearnRate: 0.4, maxEpochs: 6, miniBatchSize: 256, learnRateSchedule: 'one-cycle', l2Regularization: 5e-4, labelSmoothing: 0.1, precision: 'auto' },
   },
   best: {
-    // 20 epochs, 1-pixel shifts and flips: 94.50-94.70% with test-time flips over 4 seeds, 8.5-9.5 min on
-    // 2 cores with bfloat16 (docs/notes.md, "Best preset, seventh session").
+    // 20 epochs, 1-pixel shifts and flips: 94.50-94.70% with test-time flips in 9 runs over 4 seeds, 8.5-9.5 min
+    // on 2 cores with bfloat16 in a normal hour, up to 11.5 in a slow one (docs/notes.md, "Best preset, seventh session").
     // No dropout: the net underfits at this budget (dropout 0.25 cost ~0.2% in one run).
     description: 'conv 32, 2x conv 64, conv 128, fc 256 (batch norm, ReLU), 1-pixel shifts and horizontal flips in training, flips at test time, one-cycle SGD with momentum, batch 256, label smoothing, 20 epochs, bfloat16 where the CPU has it',
     network: (s, c) => smallCnn(s, c, [[32], [64, 64]], { hidden: 256, last: 128 }),
