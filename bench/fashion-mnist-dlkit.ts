@@ -20,7 +20,8 @@ try {
 const train = augment ? dl.augmentedImageDatastore([28, 28], images, augment) : images;
 dl.manualSeed(seed); // the same initial weights every run for a seed (trainNetwork's seed covers the rest)
 const network = recipe.network(train.inputShape, train.classes!);
-// With the preset's augmentation goes its test-time augmentation (as in `dlkit train`).
+// With any training transforms (the preset's or an --augment list) goes the preset's test-time
+// augmentation; `dlkit train` adds it only to the preset's own.
 if (augment && recipe.testTimeAugmentation) network.testTimeAugmentation = recipe.testTimeAugmentation;
 process.stderr.write(`dlkit preset '${presetName}': augmentation ${augment ? dl.describeAugmenter(augment) : 'none'}, test-time augmentation ${network.testTimeAugmentation}\n`);
 const perEpoch = Math.floor(train.size / (recipe.options.miniBatchSize ?? 128));

@@ -14,7 +14,8 @@ import { PYTHON, distBench, fmt, parseOptions, progress, pyBench, runJson, table
 interface EpochResult { epoch: number; time: number; accuracy: number; rssMB?: number }
 
 const timeTo = (rs: EpochResult[], target: number) => rs.find((r) => r.accuracy >= target)?.time;
-const show = (t: number | undefined) => (t === undefined ? 'never' : `${fmt(t, 1)} s`);
+const seconds = (t: number | undefined) => (t === undefined ? 'never' : fmt(t, 1));
+const show = (t: number | undefined) => (t === undefined ? 'never' : `${seconds(t)} s`);
 
 export async function run(argv: string[]): Promise<void> {
   const { opts } = parseOptions(argv);
@@ -56,5 +57,5 @@ export async function run(argv: string[]): Promise<void> {
   }
   // One seed: its numbers. Several: the worst of them (never reached counts as the slowest).
   const to93 = times.some((t) => t === undefined) ? undefined : Math.max(...(times as number[]));
-  console.log(`fashion-mnist: dlkit ${to93 === undefined ? 'never' : fmt(to93, 1)} s to 93%, pytorch ${pytorch.length ? `${timeTo(pytorch, 0.93) === undefined ? 'never' : fmt(timeTo(pytorch, 0.93)!, 1)} s to 93%` : 'not run'}, dlkit best ${Math.min(...bests).toFixed(4)}`);
+  console.log(`fashion-mnist: dlkit ${seconds(to93)} s to 93%, pytorch ${pytorch.length ? `${seconds(timeTo(pytorch, 0.93))} s to 93%` : 'not run'}, dlkit best ${Math.min(...bests).toFixed(4)}`);
 }
