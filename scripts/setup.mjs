@@ -20,8 +20,9 @@ const act = (msg) => console.log(`setup: ${msg}`);
 
 // chromium: the browser tests drive Debian's Chromium through playwright-core.
 // libjpeg62-turbo-dev: the image pipeline's fast JPEG path (native/image/jpeg.cc).
+// libonnx-testdata: the ONNX backend conformance suites the ONNX importer is tested against.
 // fonts-dejavu-core: the font saved charts are laid out for and drawn in (src/train/charts.ts).
-const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'libjpeg62-turbo-dev', 'fonts-dejavu-core', 'dataset-fashion-mnist', 'chromium'];
+const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'libjpeg62-turbo-dev', 'fonts-dejavu-core', 'dataset-fashion-mnist', 'chromium', 'libonnx-testdata'];
 const BENCH_PACKAGES = ['python3-torch', 'python3-torchvision'];
 
 function run(cmd, argv, opts = {}) {

@@ -10,7 +10,12 @@ import { ImageInput } from './layers/input.js';
 import { Conv2d } from './layers/conv.js';
 import { layerFromConfig } from './registry.js';
 
-/** [from, to]: `to` may name an input slot of a multi-input layer as 'add_1/in2' (1-based). */
+/**
+ * [from, to]: `to` may name an input slot of a multi-input layer as 'add_1/in2' (1-based).
+ * Layer names are free strings (imported ONNX and Caffe names hold '.', '/' and ':'): `to` is
+ * first taken as a whole layer name, and only when no layer has that name is a trailing
+ * '/inN' read as the slot.
+ */
 export type Connection = readonly [string, string];
 
 /** How predictions are made at inference: from the image alone, or averaged with its mirror image. */
@@ -119,7 +124,7 @@ export class Network {
     Network.#name(layers);
     for (const l of layers) {
       if (this.#byName.has(l.name)) throw new TypeError(`two layers are named '${l.name}': layer names must be unique`);
-      if (/[/.]/.test(l.name)) throw new TypeError(`layer name '${l.name}' may not contain '/' or '.'`);
+      if (typeof l.name !== 'string') throw new TypeError(`layer names must be strings, got ${JSON.stringify(l.name)}`);
       this.#byName.set(l.name, l);
     }
     this.#connections = spec.connections.map(([a, b]) => [a, b]);
@@ -176,7 +181,7 @@ export class Network {
   #wire(layers: Layer[]): void {
     for (const l of layers) this.#sources.set(l.name, isInputLayer(l) ? [] : new Array(l.numInputs).fill(''));
     for (const [from, toSpec] of this.#connections) {
-      const [to, slotText] = toSpec.split('/');
+      const [to, slotText] = this.#target(toSpec);
       if (!this.#byName.has(from)) throw new TypeError(`connection ${from} -> ${toSpec}: there is no layer named '${from}'`);
       const target = this.#byName.get(to!);
       if (!target) throw new TypeError(`connection ${from} -> ${toSpec}: there is no layer named '${to}'`);
@@ -203,6 +208,13 @@ export class Network {
       });
     }
     if (problems.length) throw new TypeError(`network wiring: ${problems.join('; ')}`);
+  }
+
+  /** Splits a connection's `to` into the layer name and its optional 'inN' slot. */
+  #target(toSpec: string): [string, string | undefined] {
+    if (this.#byName.has(toSpec)) return [toSpec, undefined];
+    const m = /^(.*)\/(in\d+)$/.exec(toSpec);
+    return m && this.#byName.has(m[1]!) ? [m[1]!, m[2]!] : [toSpec, undefined];
   }
 
   #outputs(layers: Layer[], requested?: readonly string[]): string[] {

@@ -563,3 +563,25 @@ test('sequenceInput feeds 1-D convolutions and pooling', async () => {
     net.dispose();
   });
 });
+
+test("layer names are free strings ('.', '/', ':' as in ONNX and Caffe); a trailing '/inN' names a slot only when no layer has the whole name", async () => {
+  await withNet(() => Network.graph({
+    layers: [
+      nn.featureInput({ inputSize: 3, name: 'input:0' }),
+      nn.fullyConnected({ outputSize: 3, name: 'conv1/7x7_s2' }),
+      nn.relu({ name: '/features/relu/in1' }),
+      nn.addition({ name: 'resnet.layer1.0/add' }),
+    ],
+    connections: [['input:0', 'conv1/7x7_s2'], ['conv1/7x7_s2', '/features/relu/in1'], ['/features/relu/in1', 'resnet.layer1.0/add/in1'], ['input:0', 'resnet.layer1.0/add/in2']],
+  }), (net) => {
+    assert.deepEqual(Object.keys(net.stateDict()), ['conv1/7x7_s2.weight', 'conv1/7x7_s2.bias']);
+    assert.deepEqual(net.sourcesOf('resnet.layer1.0/add'), ['/features/relu/in1', 'input:0']);
+    assert.match(net.summary(), /conv1\/7x7_s2/);
+    dl.tidy(() => {
+      const x = dl.tensor([[1, -2, 3]]);
+      const fc = net.layer('conv1/7x7_s2');
+      const expected = F.relu(F.linear(x, fc.params.get('weight')!, fc.params.get('bias')!)).add(x);
+      assertClose(net.forward(x) as Tensor, expected.dataSync() as Float32Array);
+    });
+  });
+});
