@@ -224,6 +224,9 @@ def build():
     case('addition/image', {}, 'x0 + x1', [randn(2, 3, 3, 3), randn(2, 3, 3, 3)])
     case('addition/features-3-inputs', {'numInputs': 3}, 'x0 + x1 + x2', [randn(3, 4), randn(3, 4), randn(3, 4)])
 
+    # ---- inputs added later (kept last so earlier cases keep their random draws) ----
+    case('tensorInput/batched', {'inputSize': [2, 3]}, 'x0.clone()', [randn(4, 2, 3)])
+
 
 def main():
     if torch.__version__.split('.')[:2] != ['1', '13']:

@@ -51,8 +51,19 @@ export abstract class Layer {
   readonly isInput: boolean = false;
   /** How many inputs the layer takes (addition/concatenation take several). */
   readonly numInputs: number = 1;
+  /** How many tensors `forward` returns (an imported ONNX Split or TopK gives several). */
+  readonly numOutputs: number = 1;
+  /**
+   * True for layers whose output shape depends on input values, not only on input shapes
+   * (imported ONNX nodes: Reshape to a computed shape). A network holding one infers shapes by
+   * running a small probe batch through itself, and gives such layers null for unknown shapes.
+   */
+  readonly shapeFromValues: boolean = false;
+  /** For input layers: false when the input has no batch dimension (a fixed-shape ONNX graph). */
+  readonly batched: boolean = true;
   #inputShapes: Shape[] | null = null;
   #outputShape: Shape | null = null;
+  #outputShapes: (Shape | null)[] | null = null;
   #created = false;
 
   constructor(options: LayerOptions = {}) {
@@ -87,7 +98,8 @@ export abstract class Layer {
     return {};
   }
 
-  abstract forward(inputs: Tensor[], ctx: ForwardContext): Tensor;
+  /** One tensor, or `numOutputs` tensors for a multi-output layer. */
+  abstract forward(inputs: Tensor[], ctx: ForwardContext): Tensor | Tensor[];
 
   /** Constructor options that rebuild this layer (saved in model files). */
   protected abstract options(): Record<string, unknown>;
@@ -103,7 +115,15 @@ export abstract class Layer {
     return this.#inputShapes;
   }
   get builtOutputShape(): Shape | null {
-    return this.#outputShape;
+    return this.#outputShapes ? this.#outputShapes[0] ?? null : this.#outputShape;
+  }
+  /** Every output's shape (one entry for single-output layers); null where it is unknown. */
+  get builtOutputShapes(): (Shape | null)[] {
+    return this.#outputShapes ?? [this.#outputShape];
+  }
+  /** For shapeFromValues layers: the per-observation output shapes a probe run found. */
+  setOutputShapes(shapes: (Shape | null)[]): void {
+    this.#outputShapes = shapes.map((s) => (s ? [...s] : null));
   }
   get isBuilt(): boolean {
     return this.#outputShape !== null;
@@ -156,6 +176,7 @@ export abstract class Layer {
     this.buffers.clear();
     this.#inputShapes = null;
     this.#outputShape = null;
+    this.#outputShapes = null;
     this.#created = false;
   }
 }

@@ -5,16 +5,18 @@
 import { Tensor } from '../tensor/tensor.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/memory.js';
+import { zeros } from '../tensor/create.js';
+import type { DType } from '../tensor/dtype.js';
 import { Layer, LayerError, shapeStr, type LayerConfig, type Shape } from './layer.js';
 import { ImageInput } from './layers/input.js';
 import { Conv2d } from './layers/conv.js';
 import { layerFromConfig } from './registry.js';
 
 /**
- * [from, to]: `to` may name an input slot of a multi-input layer as 'add_1/in2' (1-based).
- * Layer names are free strings (imported ONNX and Caffe names hold '.', '/' and ':'): `to` is
- * first taken as a whole layer name, and only when no layer has that name is a trailing
- * '/inN' read as the slot.
+ * [from, to]: `to` may name an input slot of a multi-input layer as 'add_1/in2' (1-based), and
+ * `from` an output of a multi-output layer as 'split_1/out2'. Layer names are free strings
+ * (imported ONNX and Caffe names hold '.', '/' and ':'): each end is first taken as a whole
+ * layer name, and only when no layer has that name is a trailing '/inN' or '/outN' read as the slot.
  */
 export type Connection = readonly [string, string];
 
@@ -74,7 +76,7 @@ export class Network {
   classes: string[] | null;
   readonly channelsLast: boolean;
   #testTimeAugmentation: TestTimeAugmentation = 'none';
-  readonly #sources = new Map<string, string[]>(); // layer -> the layers feeding its inputs, in slot order
+  readonly #sources = new Map<string, string[]>(); // layer -> the outputs feeding its inputs ('name' or 'name/outN'), in slot order
   readonly #byName = new Map<string, Layer>();
   readonly #connections: [string, string][];
 
@@ -182,7 +184,12 @@ export class Network {
     for (const l of layers) this.#sources.set(l.name, isInputLayer(l) ? [] : new Array(l.numInputs).fill(''));
     for (const [from, toSpec] of this.#connections) {
       const [to, slotText] = this.#target(toSpec);
-      if (!this.#byName.has(from)) throw new TypeError(`connection ${from} -> ${toSpec}: there is no layer named '${from}'`);
+      if (!this.#byName.has(from)) {
+        const m = /^(.*)\/out(\d+)$/.exec(from);
+        const src = m ? this.#byName.get(m[1]!) : undefined;
+        if (!src) throw new TypeError(`connection ${from} -> ${toSpec}: there is no layer named '${from}'`);
+        if (Number(m![2]) < 1 || Number(m![2]) > src.numOutputs) throw new TypeError(`connection ${from} -> ${toSpec}: layer '${m![1]}' has outputs out1..out${src.numOutputs}`);
+      }
       const target = this.#byName.get(to!);
       if (!target) throw new TypeError(`connection ${from} -> ${toSpec}: there is no layer named '${to}'`);
       if (isInputLayer(target)) throw new TypeError(`connection ${from} -> ${toSpec}: '${to}' is an input layer and takes no inputs`);
@@ -210,6 +217,14 @@ export class Network {
     if (problems.length) throw new TypeError(`network wiring: ${problems.join('; ')}`);
   }
 
+  /** The layer and output index a connection's `from` (or a network output) names. */
+  #ref(spec: string): { layer: string; out: number } {
+    if (this.#byName.has(spec)) return { layer: spec, out: 0 };
+    const m = /^(.*)\/out(\d+)$/.exec(spec);
+    if (m && this.#byName.has(m[1]!)) return { layer: m[1]!, out: Number(m[2]) - 1 };
+    return { layer: spec, out: 0 };
+  }
+
   /** Splits a connection's `to` into the layer name and its optional 'inN' slot. */
   #target(toSpec: string): [string, string | undefined] {
     if (this.#byName.has(toSpec)) return [toSpec, undefined];
@@ -219,10 +234,10 @@ export class Network {
 
   #outputs(layers: Layer[], requested?: readonly string[]): string[] {
     if (requested && requested.length) {
-      for (const o of requested) if (!this.#byName.has(o)) throw new TypeError(`outputs: there is no layer named '${o}'`);
+      for (const o of requested) if (!this.#byName.has(this.#ref(o).layer)) throw new TypeError(`outputs: there is no layer named '${o}'`);
       return [...requested];
     }
-    const used = new Set([...this.#sources.values()].flat());
+    const used = new Set([...this.#sources.values()].flat().map((s) => this.#ref(s).layer));
     const sinks = layers.filter((l) => !used.has(l.name)).map((l) => l.name);
     if (sinks.length > 1) {
       throw new TypeError(`network wiring: the outputs of layers ${sinks.map((s) => `'${s}'`).join(', ')} are not used: connect them, or name the network's outputs with \`outputs: [...]\``);
@@ -238,7 +253,7 @@ export class Network {
       if (s === 'done') return;
       if (s === 'visiting') throw new TypeError(`network wiring: a cycle runs through ${[...path.slice(path.indexOf(name)), name].map((n) => `'${n}'`).join(' -> ')}`);
       state.set(name, 'visiting');
-      for (const src of this.#sources.get(name)!) visit(src, [...path, name]);
+      for (const src of this.#sources.get(name)!) visit(this.#ref(src).layer, [...path, name]);
       state.set(name, 'done');
       order.push(this.#byName.get(name)!);
     };
@@ -247,19 +262,102 @@ export class Network {
   }
 
   #build(): void {
-    const shapes = new Map<string, Shape>();
-    for (const layer of this.layers) {
-      const srcs = this.#sources.get(layer.name)!;
-      const inputs = srcs.map((s) => shapes.get(s)!);
-      try {
-        shapes.set(layer.name, layer.build(inputs));
-      } catch (err) {
-        if (err instanceof LayerError && srcs.length) {
-          err.message += ` (inputs: ${srcs.map((s, i) => `'${s}' gives ${shapeStr(inputs[i]!)}`).join(', ')})`;
-        }
-        throw err;
-      }
+    if (this.layers.some((l) => l.shapeFromValues)) { this.#probeBuild(); return; }
+    for (const layer of this.layers) this.#buildLayer(layer, this.#inputShapes(layer));
+  }
+
+  /** The per-observation shapes feeding `layer` (null where unknown). */
+  #inputShapes(layer: Layer): (Shape | null)[] {
+    return this.#sources.get(layer.name)!.map((s) => {
+      const r = this.#ref(s);
+      return this.#byName.get(r.layer)!.builtOutputShapes[r.out] ?? null;
+    });
+  }
+
+  #buildLayer(layer: Layer, inputs: (Shape | null)[]): void {
+    const srcs = this.#sources.get(layer.name)!;
+    const unknown = inputs.findIndex((s) => s === null);
+    if (unknown >= 0 && !layer.shapeFromValues) {
+      throw new LayerError(layer.name, layer.type, `the shape of its input '${srcs[unknown]}' is not known before the network runs (it depends on values, not only on shapes)`);
     }
+    try {
+      layer.build(inputs as Shape[]);
+    } catch (err) {
+      if (err instanceof LayerError && srcs.length) {
+        err.message += ` (inputs: ${srcs.map((s, i) => `'${s}' gives ${inputs[i] ? shapeStr(inputs[i]!) : 'an unknown shape'}`).join(', ')})`;
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Shape inference for networks with value-dependent layers: runs zero-filled probe batches
+   * (batch 1, then batch 2) through the network. A dimension that follows the batch size is the
+   * batch dimension; tensors where none does (shape tensors, constants) keep their full shape.
+   * A value-dependent layer whose probe fails (its inputs are only valid for real data) gets
+   * unknown shapes; ordinary layers still need known shapes and say so.
+   */
+  #probeBuild(): void {
+    const batched = this.inputLayers.every((l) => l.batched);
+    const passes: (Map<string, number[][] | null>)[] = [];
+    for (const batch of batched ? [1, 2] : [0]) {
+      const full = new Map<string, number[][] | null>();
+      const values = new Map<string, (Tensor | null)[]>();
+      const made: Tensor[] = [];
+      try {
+        for (const layer of this.layers) {
+          const srcs = this.#sources.get(layer.name)!.map((s) => this.#ref(s));
+          if (batch <= 1) {
+            // First pass: build with the shapes known so far (batched tensors lose their leading 1).
+            this.#buildLayer(layer, layer.shapeFromValues ? srcs.map((r) => this.#probedShape(full, r, batched)) : this.#inputShapes(layer));
+          }
+          let outs: (Tensor | null)[];
+          if (layer.isInput) {
+            const shape = layer.builtOutputShape!;
+            outs = [zeros(batch ? [batch, ...shape] : [...shape], { dtype: (layer as { dtype?: DType }).dtype ?? 'float32' })];
+          } else {
+            const args = srcs.map((r) => values.get(r.layer)?.[r.out] ?? null);
+            outs = new Array(layer.numOutputs).fill(null);
+            if (args.every((a) => a !== null)) {
+              try {
+                const r = noGrad(() => layer.forward(args as Tensor[], { training: false }));
+                outs = Array.isArray(r) ? r : [r];
+              } catch (err) {
+                if (!layer.shapeFromValues) throw err;
+              }
+            }
+          }
+          made.push(...outs.filter((t): t is Tensor => t !== null));
+          values.set(layer.name, outs);
+          full.set(layer.name, outs.every((t) => t !== null) ? outs.map((t) => [...t!.shape]) : null);
+          if (layer.shapeFromValues && batch <= 1) layer.setOutputShapes(outs.map((t) => (t ? (batched && t.ndim > 0 && t.shape[0] === 1 ? t.shape.slice(1) : [...t.shape]) : null)));
+        }
+      } finally {
+        for (const t of made) t.dispose();
+      }
+      passes.push(full);
+    }
+    if (!batched) return;
+    // Second pass: a tensor is batched when its leading dimension followed the batch (1 -> 2).
+    for (const layer of this.layers) {
+      if (!layer.shapeFromValues) continue;
+      const one = passes[0]!.get(layer.name);
+      const two = passes[1]!.get(layer.name);
+      layer.setOutputShapes(layer.builtOutputShapes.map((_, i) => {
+        const a = one?.[i];
+        const b = two?.[i];
+        if (!a || !b) return null;
+        const followsBatch = a.length > 0 && a.length === b.length && a[0] === 1 && b[0] === 2 && a.slice(1).every((d, k) => d === b[k + 1]);
+        return followsBatch ? a.slice(1) : a;
+      }));
+    }
+  }
+
+  #probedShape(full: Map<string, number[][] | null>, r: { layer: string; out: number }, batched: boolean): Shape | null {
+    const src = this.#byName.get(r.layer)!;
+    if (!src.shapeFromValues) return src.builtOutputShapes[r.out] ?? null;
+    const s = full.get(r.layer)?.[r.out];
+    return s ? (batched && s.length > 0 && s[0] === 1 ? s.slice(1) : s) : null;
   }
 
   layer(name: string): Layer {
@@ -284,7 +382,8 @@ export class Network {
   }
 
   get outputShape(): Shape {
-    return this.#byName.get(this.outputNames[0]!)!.builtOutputShape!;
+    const r = this.#ref(this.outputNames[0]!);
+    return this.#byName.get(r.layer)!.builtOutputShapes[r.out] ?? [];
   }
 
   /**
@@ -295,7 +394,7 @@ export class Network {
   forward(inputs: Tensor | Tensor[] | Record<string, Tensor>, options: { training?: boolean; outputs?: readonly string[] } = {}): Tensor | Tensor[] {
     const training = options.training ?? false;
     const wanted = options.outputs ? [...options.outputs] : this.outputNames;
-    for (const w of wanted) this.layer(w);
+    const wantedRefs = wanted.map((w) => { const r = this.#ref(w); this.layer(r.layer); return r; });
     const given = new Map<string, Tensor>();
     if (Array.isArray(inputs)) {
       if (inputs.length !== this.inputNames.length) throw new RangeError(`forward: the network has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}), got ${inputs.length} tensors`);
@@ -312,25 +411,37 @@ export class Network {
     }
     // Only run what the wanted outputs depend on.
     const needed = new Set<string>();
-    const mark = (n: string) => { if (!needed.has(n)) { needed.add(n); for (const s of this.#sources.get(n)!) mark(s); } };
-    wanted.forEach(mark);
+    const mark = (n: string) => { if (!needed.has(n)) { needed.add(n); for (const s of this.#sources.get(n)!) mark(this.#ref(s).layer); } };
+    wantedRefs.forEach((r) => mark(r.layer));
     const remaining = new Map<string, number>();
-    for (const l of this.layers) if (needed.has(l.name)) for (const s of this.#sources.get(l.name)!) remaining.set(s, (remaining.get(s) ?? 0) + 1);
-    const keepOut = new Set(wanted);
-    const values = new Map<string, Tensor>();
-    for (const layer of this.layers) {
-      if (!needed.has(layer.name)) continue;
-      const srcs = this.#sources.get(layer.name)!;
-      const args = isInputLayer(layer) ? [given.get(layer.name)!] : srcs.map((s) => values.get(s)!);
-      // tidy: a layer's own temporaries (normalized input, flattened or padded copies) are freed here too.
-      values.set(layer.name, tidy(() => layer.forward(args, { training })));
-      for (const s of srcs) {
-        const left = remaining.get(s)! - 1;
-        remaining.set(s, left);
-        if (left === 0 && !keepOut.has(s)) { values.get(s)!.dispose(); values.delete(s); }
+    for (const l of this.layers) if (needed.has(l.name)) for (const s of this.#sources.get(l.name)!) { const n = this.#ref(s).layer; remaining.set(n, (remaining.get(n) ?? 0) + 1); }
+    const keepOut = new Set(wantedRefs.map((r) => r.layer));
+    // Each layer's outputs (one tensor, or several for a multi-output layer), freed once no later layer needs them.
+    const values = new Map<string, Tensor[]>();
+    const free = (name: string, keep: (i: number) => boolean = () => false) => {
+      values.get(name)!.forEach((t, i) => { if (!keep(i) && !t.isDisposed) t.dispose(); });
+    };
+    try {
+      for (const layer of this.layers) {
+        if (!needed.has(layer.name)) continue;
+        const srcs = this.#sources.get(layer.name)!.map((s) => this.#ref(s));
+        const args = isInputLayer(layer) ? [given.get(layer.name)!] : srcs.map((r) => values.get(r.layer)![r.out]!);
+        // tidy: a layer's own temporaries (normalized input, flattened or padded copies) are freed here too.
+        const out = tidy(() => layer.forward(args, { training }));
+        values.set(layer.name, Array.isArray(out) ? out : [out]);
+        for (const { layer: s } of srcs) {
+          const left = remaining.get(s)! - 1;
+          remaining.set(s, left);
+          if (left === 0 && !keepOut.has(s)) { free(s); values.delete(s); }
+        }
       }
+    } catch (err) {
+      for (const name of values.keys()) free(name);
+      throw err;
     }
-    const outs = wanted.map((w) => values.get(w)!);
+    const outs = wantedRefs.map((r) => values.get(r.layer)![r.out]!);
+    const kept = new Set(outs);
+    for (const name of keepOut) free(name, (i) => kept.has(values.get(name)![i]!));
     return outs.length === 1 ? outs[0]! : outs;
   }
 
@@ -440,7 +551,7 @@ export class Network {
       return i === 0 ? s.length === 0 || isInputLayer(l) : s.length === 1 && s[0] === this.layers[i - 1]!.name;
     });
     const rows = this.layers.map((l, i) => [
-      String(i + 1), l.name, l.type, shapeStr(l.builtOutputShape ?? []),
+      String(i + 1), l.name, l.type, l.builtOutputShapes.map((s) => (s ? shapeStr(s) : '?')).join(' '),
       l.learnableCount ? l.learnableCount.toLocaleString('en-US') + (l.learnRateFactor === 0 ? ' (frozen)' : '') : '-',
       ...(isSeries ? [] : [this.#sources.get(l.name)!.join(', ') || '-']),
     ]);

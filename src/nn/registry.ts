@@ -15,6 +15,7 @@ const builtins: [string, Factory][] = [
   ['imageInput', (o) => new L.ImageInput(o as unknown as L.ImageInputOptions)],
   ['featureInput', (o) => new L.FeatureInput(o as unknown as L.FeatureInputOptions)],
   ['sequenceInput', (o) => new L.SequenceInput(o as unknown as L.SequenceInputOptions)],
+  ['tensorInput', (o) => new L.TensorInput(o as unknown as L.TensorInputOptions)],
   ['conv1d', (o) => new L.Conv1d(o as unknown as L.ConvLayerOptions)],
   ['conv2d', (o) => new L.Conv2d(o as unknown as L.ConvLayerOptions)],
   ['convTranspose2d', (o) => new L.ConvTranspose2d(o as unknown as L.ConvTransposeLayerOptions)],

@@ -85,6 +85,12 @@ const TABLE: Record<string, LayerEntry> = {
       [{ inputSize: [1, 0] }, /option 'inputSize' must be \[channels, length\] of positive integers, got \[1,0\]/],
     ],
   },
+  tensorInput: {
+    invalid: [
+      [{ inputSize: [2, -1] }, /tensorInput: option 'inputSize' must be an array of non-negative integers, got \[2,-1\]/],
+      [{ inputSize: [2], dtype: 'complex64' }, /tensorInput: option 'dtype' must be one of float32, .*, got "complex64"/],
+    ],
+  },
   featureInput: {
     invalid: [
       [{ inputSize: 0 }, /featureInput: option 'inputSize' must be a positive integer, got 0/],
@@ -215,7 +221,7 @@ function expectTensor(what: string, actual: Tensor | null | undefined, want: Fix
 
 // ---- rigs: a layer in a network, fed by an input layer of the right shape ------------------
 
-const INPUT_TYPES = new Set(['imageInput', 'featureInput', 'sequenceInput']);
+const INPUT_TYPES = new Set(['imageInput', 'featureInput', 'sequenceInput', 'tensorInput']);
 
 /** How a case's layer is fed: by itself (input layers), imageInput, sequenceInput, featureInput, or directly. */
 function feedOf(c: LayerCase): 'self' | 'image' | 'sequence' | 'feature' | 'direct' {
@@ -260,7 +266,7 @@ function directRig(config: nn.LayerConfig, input: Shape): Rig {
   const state = () => Object.fromEntries([...layer.params, ...layer.buffers]);
   const rig: Rig = {
     layer,
-    run: (xs, training) => layer.forward(xs, { training }),
+    run: (xs, training) => layer.forward(xs, { training }) as dl.Tensor,
     load: (values) => {
       assert.deepEqual(Object.keys(values).sort(), Object.keys(state()).sort(), 'state-dict suffixes');
       dl.noGrad(() => { for (const [k, t] of Object.entries(state())) t.copy_(values[k]!); });

@@ -542,7 +542,7 @@ test('fromConfig rejects what is not a network config, and unknown layer types b
     assert.throws(() => Network.fromConfig({
       format: 'dlkit-network', version: 1, layers: [{ type: 'featureInput', name: 'in', inputSize: 2 }, { type: 'swish', name: 'act' }],
       connections: [['in', 'act']], outputs: ['act'], classes: null, channelsLast: false,
-    }), /unknown layer type 'swish' \(layer 'act'\); known types: imageInput, featureInput, sequenceInput, conv1d, conv2d/);
+    }), /unknown layer type 'swish' \(layer 'act'\); known types: imageInput, featureInput, sequenceInput, tensorInput, conv1d, conv2d/);
   });
 });
 

@@ -1,10 +1,11 @@
 // Input layers: where data enters, and where input normalization lives (so a saved model
 // classifies raw images correctly).
-import type { Tensor } from '../../tensor/tensor.js';
+import { callOp, type Tensor } from '../../tensor/tensor.js';
 import { tensor } from '../../tensor/create.js';
 import { keep, tidy } from '../../tensor/memory.js';
 import { Layer, shapeStr, type ForwardContext, type LayerOptions, type Shape } from '../layer.js';
 import { checked } from '../layer.js';
+import type { DType } from '../../tensor/dtype.js';
 
 export type Normalization = 'none' | 'zerocenter' | 'zscore' | 'rescale-zero-one';
 export const NORMALIZATIONS: readonly Normalization[] = ['none', 'zerocenter', 'zscore', 'rescale-zero-one'];
@@ -174,3 +175,51 @@ export class SequenceInput extends Layer {
 }
 
 export const sequenceInput = (o: SequenceInputOptions): SequenceInput => checked(new SequenceInput(o), o);
+
+export interface TensorInputOptions extends LayerOptions {
+  /** One observation's shape, or the whole tensor's when `batched` is false. */
+  inputSize: readonly number[];
+  /** The element type the input is given in; default float32. */
+  dtype?: DType;
+  /** False for inputs without a batch dimension (fixed-shape graphs such as ONNX operator tests). Default true. */
+  batched?: boolean;
+}
+
+const TENSOR_INPUT_DTYPES: readonly DType[] = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'int16', 'int32', 'int64', 'uint8', 'bool'];
+
+/**
+ * Input of tensors of any rank and dtype, passed through unchanged (an imported graph's
+ * inputs: token ids, masks, shape tensors). With `batched` the leading dimension is the batch.
+ */
+export class TensorInput extends Layer {
+  readonly type = 'tensorInput';
+  override readonly isInput = true;
+  override readonly batched: boolean;
+  readonly inputSize: number[];
+  readonly dtype: DType;
+  constructor(o: TensorInputOptions) {
+    super(o);
+    if (!Array.isArray(o.inputSize) || o.inputSize.some((d) => !Number.isInteger(d) || d < 0)) {
+      throw new RangeError(`tensorInput: option 'inputSize' must be an array of non-negative integers, got ${JSON.stringify(o.inputSize)}`);
+    }
+    if (o.dtype !== undefined && !TENSOR_INPUT_DTYPES.includes(o.dtype)) {
+      throw new RangeError(`tensorInput: option 'dtype' must be one of ${TENSOR_INPUT_DTYPES.join(', ')}, got ${JSON.stringify(o.dtype)}`);
+    }
+    this.inputSize = [...o.inputSize];
+    this.dtype = o.dtype ?? 'float32';
+    this.batched = o.batched ?? true;
+  }
+  outputShape(): Shape { return this.inputSize; }
+  forward([x]: Tensor[]): Tensor {
+    const expected = this.batched ? ['N', ...this.inputSize] : this.inputSize;
+    const got = this.batched ? x!.shape.slice(1) : x!.shape;
+    if (x!.ndim !== expected.length || got.some((d, i) => d !== this.inputSize[i])) {
+      this.error(`expected input of shape [${expected.join(', ')}], got ${shapeStr(x!.shape)}`);
+    }
+    if (x!.dtype !== this.dtype) this.error(`expected ${this.dtype} input, got ${x!.dtype}`);
+    return callOp('alias', '', x!);
+  }
+  protected options(): Record<string, unknown> { return { inputSize: this.inputSize, dtype: this.dtype, batched: this.batched }; }
+}
+
+export const tensorInput = (o: TensorInputOptions): TensorInput => checked(new TensorInput(o), o);
