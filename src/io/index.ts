@@ -5,3 +5,7 @@ export {
   type SafetensorsEntry, type SafetensorsHeader, type SafetensorsContents, type TensorSpec, type DecodeOptions, type SaveOptions,
 } from './safetensors.js';
 export { saveModel, loadModel, MODEL_FORMAT } from './model.js';
+export {
+  importONNX, importONNXModel, OnnxNode, OnnxError, supportedOps as supportedOnnxOps,
+  type ImportOnnxOptions,
+} from './onnx/index.js';

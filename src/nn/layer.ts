@@ -76,7 +76,9 @@ export abstract class Layer {
   /** Creates parameters for these input shapes. Layers with parameters override `createParams`. */
   build(inputs: Shape[]): Shape {
     const out = this.outputShape(inputs);
-    if (this.#created && this.params.size > 0 && inputs.some((s, i) => shapeStr(s) !== shapeStr(this.#inputShapes![i]!))) {
+    // Value-dependent layers (shapeFromValues) may be given null for a shape not known before running.
+    const known = (s: Shape | null | undefined): s is Shape => Array.isArray(s);
+    if (this.#created && this.params.size > 0 && !this.shapeFromValues && inputs.some((s, i) => known(s) && shapeStr(s) !== shapeStr(this.#inputShapes![i]!))) {
       this.error(`already built for inputs ${this.#inputShapes!.map(shapeStr).join(', ')}, now given ${inputs.map(shapeStr).join(', ')}`);
     }
     if (!this.#created) {
@@ -88,7 +90,7 @@ export abstract class Layer {
         for (const [k, t] of Object.entries(made.buffers ?? {})) this.buffers.set(k, keep(t));
       });
     }
-    this.#inputShapes = inputs.map((s) => [...s]);
+    this.#inputShapes = inputs.map((s) => (known(s) ? [...s] : (null as unknown as Shape)));
     this.#outputShape = out;
     return out;
   }

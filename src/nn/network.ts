@@ -131,7 +131,8 @@ export class Network {
     }
     this.#connections = spec.connections.map(([a, b]) => [a, b]);
     this.inputNames = layers.filter(isInputLayer).map((l) => l.name);
-    if (this.inputNames.length === 0) {
+    // A graph of constants (an imported ONNX graph without inputs) starts from layers that take no inputs.
+    if (this.inputNames.length === 0 && !layers.some((l) => l.numInputs === 0)) {
       throw new TypeError(`the network has no input layer: start it with imageInput({ inputSize: [C, H, W] }), sequenceInput({ inputSize: [C, L] }) or featureInput({ inputSize })`);
     }
     this.#wire(layers);
@@ -378,7 +379,7 @@ export class Network {
 
   /** Per-observation input shape of the first input layer. */
   get inputShape(): Shape {
-    return this.inputLayers[0]!.builtOutputShape!;
+    return this.inputLayers[0]?.builtOutputShape ?? [];
   }
 
   get outputShape(): Shape {

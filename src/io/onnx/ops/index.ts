@@ -1,0 +1,6 @@
+// Registers every op handler family (importing this module fills the table in registry.ts).
+import './elementwise.js';
+import './shape.js';
+import './reduce.js';
+import './nn.js';
+export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';
