@@ -5,5 +5,5 @@ export {
   type SafetensorsEntry, type SafetensorsHeader, type SafetensorsContents, type TensorSpec, type DecodeOptions, type SaveOptions,
 } from './safetensors.js';
 export { saveModel, loadModel, MODEL_FORMAT } from './model.js';
-export { exportONNX, networkToOnnx, onnxOperatorUrl, OnnxExportError, ONNX_EXPORT_OPSETS, type ExportOnnxOptions, type OnnxExportContext, type OnnxLayerExport } from './onnx/export.js';
-export { ONNX_EXPORT_LAYERS, registerOnnxExport } from './onnx/export-layers.js';
+export { exportONNX, networkToOnnx, OnnxExportError, ONNX_EXPORT_OPSETS, type ExportOnnxOptions, type OnnxExportContext, type OnnxLayerExport } from './onnx/export.js';
+export { ONNX_EXPORT_LAYERS, registerOnnxExport, onnxExportTable, onnxOperatorUrl } from './onnx/export-layers.js';

@@ -13,7 +13,7 @@ import { Network, nn, type Tensor } from '../../src/index.js';
 import { Layer, type Shape } from '../../src/nn/layer.js';
 import { layerTypes } from '../../src/nn/registry.js';
 import { presets } from '../../src/train/presets.js';
-import { exportONNX, networkToOnnx, ONNX_EXPORT_LAYERS, type ExportOnnxOptions } from '../../src/io/index.js';
+import { exportONNX, networkToOnnx, ONNX_EXPORT_LAYERS, registerOnnxExport, onnxExportTable, type ExportOnnxOptions } from '../../src/io/index.js';
 import { decodeModel } from '../../src/io/onnx/proto.js';
 import { noLeaks } from '../helpers.js';
 
@@ -380,3 +380,22 @@ test("a network with test-time augmentation exports its plain forward and says s
     net.dispose();
   }
 }));
+
+test('registerOnnxExport makes a new layer type exportable (the extension point for imported layers)', () => noLeaks(async () => {
+  dl.manualSeed(29);
+  registerOnnxExport('mySwish', { ops: ['Sigmoid', 'Mul'], export: (_l, ctx) => ctx.node('Mul', [ctx.inputs[0]!, ctx.node('Sigmoid', [ctx.inputs[0]!])], {}, { output: ctx.output }) });
+  const net = Network.series([nn.featureInput({ inputSize: 3 }), new Swish({ name: 'act' }), nn.fullyConnected({ outputSize: 2 })]);
+  try {
+    const model = await checkAgainstOrt(net);
+    assert.deepEqual(model.graph!.node!.map((n) => `${n.name}:${n.op_type}`), ['act/Sigmoid:Sigmoid', 'act:Mul', 'fullyConnected_1:Gemm']);
+  } finally {
+    net.dispose();
+    delete ONNX_EXPORT_LAYERS.mySwish;
+  }
+}));
+
+test('the docs table has one row per exportable layer type, linking each operator to its spec', () => {
+  const lines = onnxExportTable().split('\n');
+  assert.equal(lines.length, 2 + Object.keys(ONNX_EXPORT_LAYERS).length);
+  assert.ok(lines.includes("| `conv2d` | [Conv](https://onnx.ai/onnx/operators/onnx__Conv.html) | groups, dilation; padding 'same' as explicit pads |"), lines.join('\n'));
+});

@@ -13,6 +13,9 @@ import type * as L from '../../nn/layers/index.js';
 import type { AttributeProto } from './proto.js';
 import type { OnnxExportContext, OnnxLayerExport } from './export.js';
 
+/** The operator's page in the ONNX operator docs. */
+export const onnxOperatorUrl = (op: string): string => `https://onnx.ai/onnx/operators/onnx__${op}.html`;
+
 /** An attribute's value with its ONNX type (the name is added by `node`). */
 export type Attr = Omit<AttributeProto, 'name'>;
 export const attr = {
@@ -74,6 +77,8 @@ function poolGeometry(layer: L.MaxPool1d | L.MaxPool2d | L.AvgPool1d | L.AvgPool
 
 // MaxPool: https://onnx.ai/onnx/operators/onnx__MaxPool.html. Padding counts as -inf, so the
 // ceil-mode overhang is more end padding (ceil_mode stays 0: the same windows, spelled out).
+// The end padding stays below the kernel size, as runtimes require: PyTorch's last window
+// starts before n + p, so (o - 1) s < n + p and p + extra < k.
 function maxPool(layer: L.MaxPool1d | L.MaxPool2d, ctx: OnnxExportContext): string {
   const { dims } = poolGeometry(layer);
   return ctx.node('MaxPool', [ctx.inputs[0]!], {
@@ -239,4 +244,13 @@ export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
 /** Adds (or replaces) the export of a layer type, e.g. one registered with `registerLayer`. */
 export function registerOnnxExport(type: string, exporter: OnnxLayerExport): void {
   ONNX_EXPORT_LAYERS[type] = exporter;
+}
+
+/** The exportable layer types as a Markdown table (layer type, ONNX operators linked to their spec, notes), for the docs. */
+export function onnxExportTable(): string {
+  const rows = Object.entries(ONNX_EXPORT_LAYERS).map(([type, e]) => {
+    const ops = e.ops.map((op) => (op.startsWith('(') ? op : `[${op}](${onnxOperatorUrl(op)})`)).join(', ');
+    return `| \`${type}\` | ${ops} | ${e.note ?? ''} |`;
+  });
+  return ['| layer type | ONNX operators | notes |', '| --- | --- | --- |', ...rows].join('\n');
 }

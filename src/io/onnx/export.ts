@@ -70,9 +70,6 @@ export interface OnnxLayerExport<L extends Layer = Layer> {
   export(layer: L, ctx: OnnxExportContext): string;
 }
 
-/** The operator's page in the ONNX operator docs. */
-export const onnxOperatorUrl = (op: string): string => `https://onnx.ai/onnx/operators/onnx__${op}.html`;
-
 // IR version per opset (ONNX's versioning table): the oldest IR that carries the opset, so that
 // older runtimes load the file.
 function irVersion(opset: number): number {
