@@ -13,7 +13,7 @@ import { Network, nn, type Tensor } from '../../src/index.js';
 import { Layer, type Shape } from '../../src/nn/layer.js';
 import { layerTypes } from '../../src/nn/registry.js';
 import { presets } from '../../src/train/presets.js';
-import { exportONNX, networkToOnnx, ONNX_EXPORT_LAYERS, registerOnnxExport, onnxExportTable, type ExportOnnxOptions } from '../../src/io/index.js';
+import { saveModel, loadModel, exportONNX, networkToOnnx, ONNX_EXPORT_LAYERS, registerOnnxExport, onnxExportTable, type ExportOnnxOptions } from '../../src/io/index.js';
 import { decodeModel } from '../../src/io/onnx/proto.js';
 import { noLeaks } from '../helpers.js';
 
@@ -150,7 +150,7 @@ test('every registered layer type has an ONNX export, and the cases use every on
 });
 
 for (const [name, make] of Object.entries(CASES)) {
-  for (const opset of [13, 17, 20]) {
+  for (const opset of [13, 17, 20, 21]) {
     test(`${name}: opset ${opset} runs in onnxruntime as in dlkit`, () => noLeaks(async () => {
       dl.manualSeed(7);
       const net = make();
@@ -349,6 +349,13 @@ test('unexportable layers, bad options and failed writes are errors that name th
   } finally {
     net.dispose();
   }
+  // ONNX has one namespace for values and initializers: a layer named like another's weight cannot be exported.
+  const clash = Network.series([nn.featureInput({ inputSize: 3 }), nn.fullyConnected({ outputSize: 2, name: 'fc' }), nn.relu({ name: 'fc.weight' })]);
+  try {
+    assert.throws(() => networkToOnnx(clash), /the name 'fc\.weight' \(a state-dict name\) is taken twice in the graph; rename the layer/);
+  } finally {
+    clash.dispose();
+  }
   const ok = Network.series([nn.featureInput({ inputSize: 3 }), nn.relu()]);
   try {
     await assert.rejects(exportONNX(ok, file, { opset: 12 }), /option 'opset' must be an integer from 13 to 21, got 12/);
@@ -399,3 +406,20 @@ test('the docs table has one row per exportable layer type, linking each operato
   assert.equal(lines.length, 2 + Object.keys(ONNX_EXPORT_LAYERS).length);
   assert.ok(lines.includes("| `conv2d` | [Conv](https://onnx.ai/onnx/operators/onnx__Conv.html) | groups, dilation; padding 'same' as explicit pads |"), lines.join('\n'));
 });
+
+test('a saved model file exports as `dlkit export model.safetensors --onnx out.onnx` does it (loadModel, then exportONNX)', () => noLeaks(async () => {
+  dl.manualSeed(31);
+  const file = path.join(dir, 'model.safetensors');
+  const original = presets.quick.network([1, 12, 12], ['a', 'b', 'c']);
+  (original.inputLayers[0] as nn.ImageInput).setStatistics([80], [70]);
+  perturb(original);
+  await saveModel(original, file);
+  original.dispose();
+  const net = await loadModel(file);
+  try {
+    const model = await checkAgainstOrt(net);
+    assert.deepEqual(ops(model).slice(0, 3), ['Sub', 'Div', 'Conv']);
+  } finally {
+    net.dispose();
+  }
+}));

@@ -148,8 +148,10 @@ export function networkToOnnx(network: Network, options: ExportOnnxOptions = {})
     nodes.push({ name: unique(nodeNames, `${layerName}/Identity`), op_type: 'Identity', input: [input], output: [output], attribute: [] });
     return output;
   };
-  // Layer names first: they are the values' names, and helpers' `<layer>/x` names must yield to them.
+  // Layer and state-dict names first: they are fixed, and helpers' `<layer>/x` names yield to them.
   for (const l of network.layers) claim(l.name, `layer '${l.name}'`);
+  for (const k of Object.keys(network.stateDict())) claim(k, 'a state-dict name');
+  const exported = new Set<string>();
 
   const values = new Map<string, string>(); // layer name -> value holding its result
   const outputs = new Set(network.outputNames);
@@ -181,7 +183,9 @@ export function networkToOnnx(network: Network, options: ExportOnnxOptions = {})
         param(suffix) {
           const t = layer.params.get(suffix) ?? layer.buffers.get(suffix);
           if (!t) throw new RangeError(`exportONNX: layer '${layer.name}' (${layer.type}) has no parameter or buffer '${suffix}' (has ${[...layer.params.keys(), ...layer.buffers.keys()].join(', ') || 'none'})`);
-          const name = claim(`${layer.name}.${suffix}`, `state-dict name of layer '${layer.name}'`);
+          const name = `${layer.name}.${suffix}`;
+          if (exported.has(name)) return name;
+          exported.add(name);
           // toBuffer copies in logical (NCHW) order whatever the memory format.
           initializers.push(tensorToProto(t.dtype === 'float32' ? t : t.float(), name));
           return name;
