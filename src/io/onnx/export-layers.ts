@@ -1,0 +1,256 @@
+// ONNX export, one handler per dlkit layer type. Each cites the operators it emits
+// (https://onnx.ai/onnx/operators/onnx__<Op>.html); the docs' table of exportable layers is
+// generated from `ops` and `note`. Every handler reproduces the layer's `forward` in inference
+// mode, read from the layer (src/nn/layers/) and its functional op (src/nn/functional/).
+//
+// Extension point for imported networks: the ONNX importer's generic layer type 'onnxNode'
+// (options { op, domain, attributes }, its initializers held as params/buffers) gets its entry
+// here as `onnxNode: { ops: ['(any)'], export: (l, ctx) => ctx.node(l.op, [...ctx.inputs,
+// ...its params via ctx.param], l.attributes, { output: ctx.output, domain: l.domain }) }`;
+// `registerOnnxExport` adds one from outside this file.
+import type { Layer } from '../../nn/layer.js';
+import type * as L from '../../nn/layers/index.js';
+import type { AttributeProto } from './proto.js';
+import type { OnnxExportContext, OnnxLayerExport } from './export.js';
+
+/** The operator's page in the ONNX operator docs. */
+export const onnxOperatorUrl = (op: string): string => `https://onnx.ai/onnx/operators/onnx__${op}.html`;
+
+/** An attribute's value with its ONNX type (the name is added by `node`). */
+export type Attr = Omit<AttributeProto, 'name'>;
+export const attr = {
+  int: (v: number): Attr => ({ type: 2, i: v }),
+  float: (v: number): Attr => ({ type: 1, f: v }),
+  string: (v: string): Attr => ({ type: 3, s: new TextEncoder().encode(v) }),
+  ints: (v: readonly number[]): Attr => ({ type: 7, ints: [...v] }),
+  floats: (v: readonly number[]): Attr => ({ type: 6, floats: [...v] }),
+};
+
+const handler = <T extends Layer>(ops: readonly string[], exportFn: (layer: T, ctx: OnnxExportContext) => string, note?: string): OnnxLayerExport =>
+  ({ ops, ...(note ? { note } : {}), export: exportFn as (layer: Layer, ctx: OnnxExportContext) => string });
+
+/** Per-observation input shape of slot `i` (the network has built the layer). */
+const inShape = (layer: Layer, i = 0): readonly number[] => layer.inputShapes![i]!;
+
+/** ONNX `pads`: all begins, then all ends. */
+const onnxPads = (pairs: readonly (readonly [number, number])[]): number[] => [...pairs.map((p) => p[0]), ...pairs.map((p) => p[1])];
+
+/**
+ * Conv pads per spatial dim as [begin, end]: explicit padding, or 'same' resolved for the built
+ * input size as ConvNd.pads does (output = ceil(input / stride); the odd pixel goes at the end).
+ */
+function convPads(layer: L.Conv1d | L.Conv2d): [number, number][] {
+  const sizes = inShape(layer).slice(1);
+  return sizes.map((n, i) => {
+    if (layer.padding !== 'same') return [layer.padding[i]!, layer.padding[i]!];
+    const s = layer.stride[i]!;
+    const k = (layer.kernelSize[i]! - 1) * layer.dilation[i]! + 1;
+    const total = Math.max((Math.ceil(n / s) - 1) * s + k - n, 0);
+    return [Math.floor(total / 2), total - Math.floor(total / 2)];
+  });
+}
+
+// Conv: https://onnx.ai/onnx/operators/onnx__Conv.html (weights [out, in/groups, k...], as dlkit's).
+function conv(layer: L.Conv1d | L.Conv2d, ctx: OnnxExportContext): string {
+  const inputs = [ctx.inputs[0]!, ctx.param('weight'), ...(layer.params.has('bias') ? [ctx.param('bias')] : [])];
+  return ctx.node('Conv', inputs, {
+    kernel_shape: attr.ints(layer.kernelSize), strides: attr.ints(layer.stride), dilations: attr.ints(layer.dilation),
+    pads: attr.ints(onnxPads(convPads(layer))), group: attr.int(layer.groups),
+  }, { output: ctx.output });
+}
+
+/**
+ * Pooling with PyTorch's ceil mode made explicit. PyTorch (dlkit's functional ops) lets the
+ * last window run past the end padding when ceilMode is on; ONNX runtimes have disagreed on
+ * ceil_mode's details, so the export never uses it: per dim, `extra` = how far the last
+ * window runs past the end padding (0 without ceil mode, or when the windows fit).
+ */
+function poolGeometry(layer: L.MaxPool1d | L.MaxPool2d | L.AvgPool1d | L.AvgPool2d) {
+  const sizes = inShape(layer).slice(1);
+  const outs = layer.builtOutputShape!.slice(1);
+  const dims = sizes.map((n, i) => {
+    const k = layer.poolSize[i]!, s = layer.stride[i]!, p = layer.padding[i]!, o = outs[i]!;
+    return { n, k, s, p, o, extra: Math.max(0, (o - 1) * s + k - (n + 2 * p)) };
+  });
+  return { dims, overhang: dims.some((d) => d.extra > 0) };
+}
+
+// MaxPool: https://onnx.ai/onnx/operators/onnx__MaxPool.html. Padding counts as -inf, so the
+// ceil-mode overhang is more end padding (ceil_mode stays 0: the same windows, spelled out).
+// The end padding stays below the kernel size, as runtimes require: PyTorch's last window
+// starts before n + p, so (o - 1) s < n + p and p + extra < k.
+function maxPool(layer: L.MaxPool1d | L.MaxPool2d, ctx: OnnxExportContext): string {
+  const { dims } = poolGeometry(layer);
+  return ctx.node('MaxPool', [ctx.inputs[0]!], {
+    kernel_shape: attr.ints(dims.map((d) => d.k)), strides: attr.ints(dims.map((d) => d.s)),
+    pads: attr.ints(onnxPads(dims.map((d) => [d.p, d.p + d.extra]))),
+  }, { output: ctx.output });
+}
+
+// AveragePool: https://onnx.ai/onnx/operators/onnx__AveragePool.html, count_include_pad=1 as
+// dlkit's avgPool (PyTorch's default). With a ceil-mode overhang PyTorch divides by the window
+// clipped to the padded input, which no AveragePool setting gives: the input is zero padded
+// (Pad, https://onnx.ai/onnx/operators/onnx__Pad.html) to cover every window, averaged over the
+// full window, and multiplied (Mul) by kernel area / PyTorch's divisor for each output position.
+function avgPool(layer: L.AvgPool1d | L.AvgPool2d, ctx: OnnxExportContext): string {
+  const { dims, overhang } = poolGeometry(layer);
+  const kernel = { kernel_shape: attr.ints(dims.map((d) => d.k)), strides: attr.ints(dims.map((d) => d.s)) };
+  if (!overhang) {
+    return ctx.node('AveragePool', [ctx.inputs[0]!], { ...kernel, pads: attr.ints(onnxPads(dims.map((d) => [d.p, d.p]))), count_include_pad: attr.int(1) }, { output: ctx.output });
+  }
+  // (N, C, ...) padded by [p, p + extra] per spatial dim.
+  const pads = ctx.constant('pads', [0, 0, ...dims.map((d) => d.p), 0, 0, ...dims.map((d) => d.p + d.extra)], [2 * (dims.length + 2)], 'int64');
+  const padded = ctx.node('Pad', [ctx.inputs[0]!, pads], { mode: attr.string('constant') });
+  const mean = ctx.node('AveragePool', [padded], kernel);
+  // Per output position: PyTorch's divisor is the window clipped to [-p, n + p).
+  const perDim = dims.map((d) => Array.from({ length: d.o }, (_, j) => Math.min(j * d.s - d.p + d.k, d.n + d.p) - (j * d.s - d.p)));
+  let scale: number[] = [1];
+  for (const [i, sizes] of perDim.entries()) scale = scale.flatMap((v) => sizes.map((sz) => (v * dims[i]!.k) / sz));
+  const factor = ctx.constant('divisor', scale, dims.map((d) => d.o));
+  return ctx.node('Mul', [mean, factor], {}, { output: ctx.output });
+}
+
+// LayerNormalization (opset 17): https://onnx.ai/onnx/operators/onnx__LayerNormalization.html;
+// before 17, decomposed: ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div, Mul, Add (biased variance, as PyTorch).
+function layerNorm(layer: L.LayerNorm, ctx: OnnxExportContext): string {
+  const k = layer.normalizedShape!.length;
+  const weight = ctx.param('weight'), bias = ctx.param('bias');
+  if (ctx.opset >= 17) {
+    return ctx.node('LayerNormalization', [ctx.inputs[0]!, weight, bias], { axis: attr.int(-k), epsilon: attr.float(layer.epsilon) }, { output: ctx.output });
+  }
+  const axes = Array.from({ length: k }, (_, i) => i - k);
+  const reduceMean = (x: string) => ctx.node('ReduceMean', [x], { axes: attr.ints(axes), keepdims: attr.int(1) });
+  const x = ctx.inputs[0]!;
+  const centered = ctx.node('Sub', [x, reduceMean(x)]);
+  const variance = reduceMean(ctx.node('Mul', [centered, centered]));
+  const std = ctx.node('Sqrt', [ctx.node('Add', [variance, ctx.constant('epsilon', [layer.epsilon], [])])]);
+  const normalized = ctx.node('Div', [centered, std]);
+  return ctx.node('Add', [ctx.node('Mul', [normalized, weight]), bias], {}, { output: ctx.output });
+}
+
+// LRN: https://onnx.ai/onnx/operators/onnx__LRN.html. Its window is [c - floor((size-1)/2),
+// c + ceil((size-1)/2)], dlkit's (PyTorch's) [c - floor(size/2), c + floor((size-1)/2)]: the same
+// for odd sizes. For even sizes (and inputs that are not 4-D, which onnxruntime's LRN refuses)
+// it is decomposed as dlkit computes it: the squares, reshaped to (N, 1, C, S), averaged over
+// `size` channels with the window's zero padding (AveragePool, count_include_pad=1), then
+// x / (k + alpha * avg)^beta.
+function localResponseNorm(layer: L.LocalResponseNorm, ctx: OnnxExportContext): string {
+  const x = ctx.inputs[0]!;
+  const shape = inShape(layer); // (C, ...)
+  if (layer.size % 2 === 1 && shape.length === 3) {
+    return ctx.node('LRN', [x], { size: attr.int(layer.size), alpha: attr.float(layer.alpha), beta: attr.float(layer.beta), bias: attr.float(layer.k) }, { output: ctx.output });
+  }
+  const c = shape[0]!;
+  const spatial = shape.slice(1).reduce((a, b) => a * b, 1);
+  const squares = ctx.node('Reshape', [ctx.node('Mul', [x, x]), ctx.constant('window_shape', [0, 1, c, spatial], [4], 'int64')]);
+  const before = Math.floor(layer.size / 2), after = Math.floor((layer.size - 1) / 2);
+  const pooled = ctx.node('AveragePool', [squares], {
+    kernel_shape: attr.ints([layer.size, 1]), strides: attr.ints([1, 1]), pads: attr.ints([before, 0, after, 0]), count_include_pad: attr.int(1),
+  });
+  const avg = ctx.node('Reshape', [pooled, ctx.constant('shape', [0, ...shape], [shape.length + 1], 'int64')]);
+  const scaled = ctx.node('Add', [ctx.node('Mul', [avg, ctx.constant('alpha', [layer.alpha], [])]), ctx.constant('k', [layer.k], [])]);
+  const divisor = ctx.node('Pow', [scaled, ctx.constant('beta', [layer.beta], [])]);
+  return ctx.node('Div', [x, divisor], {}, { output: ctx.output });
+}
+
+// Gelu (opset 20): https://onnx.ai/onnx/operators/onnx__Gelu.html; before 20, decomposed:
+// 'none' 0.5 x (1 + erf(x / sqrt 2)) with Erf (https://onnx.ai/onnx/operators/onnx__Erf.html);
+// 'tanh' 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+function gelu(layer: L.GELU, ctx: OnnxExportContext): string {
+  const x = ctx.inputs[0]!;
+  if (ctx.opset >= 20) return ctx.node('Gelu', [x], { approximate: attr.string(layer.approximate) }, { output: ctx.output });
+  let inner: string;
+  if (layer.approximate === 'none') {
+    inner = ctx.node('Erf', [ctx.node('Div', [x, ctx.constant('sqrt2', [Math.SQRT2], [])])]);
+  } else {
+    const cube = ctx.node('Mul', [x, ctx.node('Mul', [x, x])]);
+    const sum = ctx.node('Add', [x, ctx.node('Mul', [cube, ctx.constant('c', [0.044715], [])])]);
+    inner = ctx.node('Tanh', [ctx.node('Mul', [sum, ctx.constant('sqrt_2_over_pi', [Math.sqrt(2 / Math.PI)], [])])]);
+  }
+  const onePlus = ctx.node('Add', [inner, ctx.constant('one', [1], [])]);
+  return ctx.node('Mul', [ctx.node('Mul', [x, onePlus]), ctx.constant('half', [0.5], [])], {}, { output: ctx.output });
+}
+
+/** The input layers: data enters unchanged (featureInput, sequenceInput), so the value is the graph input. */
+const passThrough = (_l: Layer, ctx: OnnxExportContext) => ctx.inputs[0]!;
+
+const unary = (op: string, attributes: (l: Layer) => Record<string, Attr> = () => ({})) =>
+  (l: Layer, ctx: OnnxExportContext) => ctx.node(op, [ctx.inputs[0]!], attributes(l), { output: ctx.output });
+
+/** Handlers by dlkit layer type (the types registered in src/nn/registry.ts). */
+export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
+  // Sub, Div: https://onnx.ai/onnx/operators/onnx__Sub.html, onnx__Div.html; the statistics are
+  // the layer's buffers (`<input>.mean`, `<input>.std`, shape [C, 1, 1]), applied as forward does.
+  imageInput: handler<L.ImageInput>(['Div', 'Sub'], (l, ctx) => {
+    let x = ctx.inputs[0]!;
+    const steps: [string, () => string][] = [];
+    if (l.normalization === 'rescale-zero-one') steps.push(['Div', () => ctx.constant('scale', [255], [])]);
+    if (l.buffers.has('mean')) steps.push(['Sub', () => ctx.param('mean')]);
+    if (l.buffers.has('std')) steps.push(['Div', () => ctx.param('std')]);
+    steps.forEach(([op, operand], i) => { x = ctx.node(op, [x, operand()], {}, i === steps.length - 1 ? { output: ctx.output } : {}); });
+    return x;
+  }, "the normalization as nodes at the input: 'rescale-zero-one' Div by 255, 'zerocenter' Sub of the mean, 'zscore' Sub and Div by the std"),
+  featureInput: handler(['(graph input)'], passThrough),
+  sequenceInput: handler(['(graph input)'], passThrough),
+  conv1d: handler<L.Conv1d>(['Conv'], conv, "padding 'same' as explicit pads"),
+  conv2d: handler<L.Conv2d>(['Conv'], conv, "groups, dilation; padding 'same' as explicit pads"),
+  // ConvTranspose: https://onnx.ai/onnx/operators/onnx__ConvTranspose.html (weights [in, out/groups, kH, kW], as dlkit's).
+  convTranspose2d: handler<L.ConvTranspose2d>(['ConvTranspose'], (l, ctx) => {
+    const inputs = [ctx.inputs[0]!, ctx.param('weight'), ...(l.params.has('bias') ? [ctx.param('bias')] : [])];
+    return ctx.node('ConvTranspose', inputs, {
+      kernel_shape: attr.ints(l.kernelSize), strides: attr.ints(l.stride), dilations: attr.ints(l.dilation),
+      pads: attr.ints([...l.padding, ...l.padding]), output_padding: attr.ints(l.outputPadding), group: attr.int(l.groups),
+    }, { output: ctx.output });
+  }),
+  // Flatten + Gemm: https://onnx.ai/onnx/operators/onnx__Flatten.html, onnx__Gemm.html (B = weight^T).
+  // Flatten is in NCHW order, the order of dlkit's weight columns whatever the memory format.
+  fullyConnected: handler<L.FullyConnected>(['Flatten', 'Gemm'], (l, ctx) => {
+    const x = inShape(l).length > 1 ? ctx.node('Flatten', [ctx.inputs[0]!], { axis: attr.int(1) }) : ctx.inputs[0]!;
+    const inputs = [x, ctx.param('weight'), ...(l.params.has('bias') ? [ctx.param('bias')] : [])];
+    return ctx.node('Gemm', inputs, { transB: attr.int(1) }, { output: ctx.output });
+  }, 'Flatten first when the input has several dimensions per observation'),
+  // BatchNormalization: https://onnx.ai/onnx/operators/onnx__BatchNormalization.html, inference
+  // mode with the running statistics; ONNX's momentum weighs the running value (1 - PyTorch's).
+  batchNorm: handler<L.BatchNorm>(['BatchNormalization'], (l, ctx) =>
+    ctx.node('BatchNormalization', [ctx.inputs[0]!, ctx.param('weight'), ctx.param('bias'), ctx.param('running_mean'), ctx.param('running_var')],
+      { epsilon: attr.float(l.epsilon), momentum: attr.float(1 - l.momentum) }, { output: ctx.output })),
+  layerNorm: handler<L.LayerNorm>(['LayerNormalization', 'ReduceMean', 'Sub', 'Mul', 'Add', 'Sqrt', 'Div'], layerNorm, 'one LayerNormalization from opset 17, decomposed before'),
+  localResponseNorm: handler<L.LocalResponseNorm>(['LRN', 'Mul', 'Reshape', 'AveragePool', 'Add', 'Pow', 'Div'], localResponseNorm, 'LRN for odd sizes on (C, H, W); decomposed otherwise'),
+  // Relu, LeakyRelu, Elu, Tanh, Sigmoid: https://onnx.ai/onnx/operators/onnx__Relu.html, …
+  relu: handler(['Relu'], unary('Relu')),
+  leakyRelu: handler(['LeakyRelu'], unary('LeakyRelu', (l) => ({ alpha: attr.float((l as L.LeakyReLU).scale) }))),
+  elu: handler(['Elu'], unary('Elu', (l) => ({ alpha: attr.float((l as L.ELU).alpha) }))),
+  gelu: handler<L.GELU>(['Gelu', 'Erf', 'Tanh', 'Mul', 'Div', 'Add'], gelu, 'one Gelu from opset 20, decomposed (Erf, or Tanh for approximate) before'),
+  tanh: handler(['Tanh'], unary('Tanh')),
+  sigmoid: handler(['Sigmoid'], unary('Sigmoid')),
+  // Softmax: https://onnx.ai/onnx/operators/onnx__Softmax.html; from opset 13 `axis` is the one
+  // axis normalized over, dlkit's dim 1 (the classes).
+  softmax: handler(['Softmax'], unary('Softmax', () => ({ axis: attr.int(1) }))),
+  // Identity: https://onnx.ai/onnx/operators/onnx__Identity.html (dropout does nothing at inference).
+  dropout: handler(['Identity'], unary('Identity')),
+  maxPool1d: handler<L.MaxPool1d>(['MaxPool'], maxPool, 'ceil mode as explicit end padding'),
+  maxPool2d: handler<L.MaxPool2d>(['MaxPool'], maxPool, 'ceil mode as explicit end padding'),
+  avgPool1d: handler<L.AvgPool1d>(['AveragePool', 'Pad', 'Mul'], avgPool, "count_include_pad=1; ceil mode's partial windows as Pad, AveragePool and a per-position Mul"),
+  avgPool2d: handler<L.AvgPool2d>(['AveragePool', 'Pad', 'Mul'], avgPool, "count_include_pad=1; ceil mode's partial windows as Pad, AveragePool and a per-position Mul"),
+  // GlobalAveragePool: https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html.
+  globalAvgPool2d: handler(['GlobalAveragePool'], unary('GlobalAveragePool')),
+  flatten: handler(['Flatten'], unary('Flatten', () => ({ axis: attr.int(1) }))),
+  // Concat: https://onnx.ai/onnx/operators/onnx__Concat.html (dlkit's dim counts the batch, as ONNX's axis).
+  concatenation: handler<L.Concatenation>(['Concat'], (l, ctx) => ctx.node('Concat', ctx.inputs, { axis: attr.int(l.dim) }, { output: ctx.output })),
+  // Add (two inputs), Sum (more): https://onnx.ai/onnx/operators/onnx__Add.html, onnx__Sum.html.
+  addition: handler(['Add', 'Sum'], (_l, ctx) => ctx.node(ctx.inputs.length === 2 ? 'Add' : 'Sum', ctx.inputs, {}, { output: ctx.output })),
+};
+
+/** Adds (or replaces) the export of a layer type, e.g. one registered with `registerLayer`. */
+export function registerOnnxExport(type: string, exporter: OnnxLayerExport): void {
+  ONNX_EXPORT_LAYERS[type] = exporter;
+}
+
+/** The exportable layer types as a Markdown table (layer type, ONNX operators linked to their spec, notes), for the docs. */
+export function onnxExportTable(): string {
+  const rows = Object.entries(ONNX_EXPORT_LAYERS).map(([type, e]) => {
+    const ops = e.ops.map((op) => (op.startsWith('(') ? op : `[${op}](${onnxOperatorUrl(op)})`)).join(', ');
+    return `| \`${type}\` | ${ops} | ${e.note ?? ''} |`;
+  });
+  return ['| layer type | ONNX operators | notes |', '| --- | --- | --- |', ...rows].join('\n');
+}
