@@ -5,3 +5,8 @@ export {
   type SafetensorsEntry, type SafetensorsHeader, type SafetensorsContents, type TensorSpec, type DecodeOptions, type SaveOptions,
 } from './safetensors.js';
 export { saveModel, loadModel, MODEL_FORMAT } from './model.js';
+export {
+  loadTorchScript, decodeTorchScript, isTorchScriptFile, inspectTorchFile, inspectTorchBytes, liveTorchScriptModules,
+  TorchScriptModule, TorchScriptError,
+  type TorchScriptOptions, type TorchScriptOutput, type TorchFileInfo, type TorchFileKind,
+} from './torchscript.js';
