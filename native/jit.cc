@@ -232,7 +232,7 @@ static Napi::Value jitRun(const Napi::CallbackInfo& info) {
       torch::NoGradGuard noGrad;
       out = (*found)(std::move(inputs));
     }
-    checkReturn(out, box->source);
+    checkReturn(out, method);
     return toJs(env, out);
   });
 }

@@ -8,7 +8,8 @@ Uses Debian's python3-torch (1.13, the same libtorch dlkit links). Writes, in fi
                   blocks and a data-dependent branch), saved with extra files classes.json and
                   dlkit.json (input size and normalization)
   traced.pt       another small CNN through torch.jit.trace (batch norm, buffers)
-  tuple.pt        a scripted module returning a tuple (logits, features)
+  tuple.pt        a scripted module returning a tuple (logits, features), plus an exported
+                  method returning an int
   dict.pt         a scripted module returning a dict str -> tensor
   checkpoint.pt   a plain torch.save state dict (a zip that is not TorchScript), for the error tests
   expected.json   for each module: its seeded input, its outputs, and its state dict
@@ -98,6 +99,11 @@ class TupleOut(nn.Module):
     def forward(self, x) -> Tuple[torch.Tensor, torch.Tensor]:
         f = torch.tanh(self.features(x))
         return self.classifier(f), f
+
+    @torch.jit.export
+    def batch_size(self, x) -> int:
+        """A method whose result is not a tensor (dlkit refuses it by type)."""
+        return x.shape[0]
 
 
 class DictOut(nn.Module):

@@ -31,10 +31,14 @@ export async function mapBatches(data: InferenceInput, batchSize: number, device
   try {
     for await (const x of batchesOf(data, batchSize)) {
       parts.push(keep(tidy(() => noGrad(() => {
-        const input = x.device === device ? x : x.to({ device });
-        const out = fn(input);
-        x.dispose();
-        return out.device === 'cpu' ? out.contiguous() : out.cpu();
+        // The batch is ours (a slice or the datastore's), also when fn throws.
+        try {
+          const input = x.device === device ? x : x.to({ device });
+          const out = fn(input);
+          return out.device === 'cpu' ? out.contiguous() : out.cpu();
+        } finally {
+          x.dispose();
+        }
       }))));
     }
     if (parts.length === 0) throw new RangeError('no observations to run the network on');

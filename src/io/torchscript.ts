@@ -342,6 +342,7 @@ function describeOutput(v: TorchScriptOutput): string {
 export class TorchScriptModule {
   #module: ModuleHandle | null;
   #device: string;
+  readonly #methods: string[];
   readonly file: string;
   /** Contents of the extra files dlkit reads (dlkit.json, classes.json, …) that the archive holds. */
   readonly extraFiles: Readonly<Record<string, string>>;
@@ -359,6 +360,7 @@ export class TorchScriptModule {
   constructor(handle: ModuleHandle, file: string, device: string, extraFiles: Record<string, string>, extraFileNames: readonly string[], settings: Settings) {
     this.#module = handle;
     this.#device = device;
+    this.#methods = native.jitMethods(handle).map(([name]) => name);
     this.file = file;
     this.extraFiles = extraFiles;
     this.extraFileNames = extraFileNames;
@@ -430,7 +432,8 @@ export class TorchScriptModule {
 
   /** The names of the module's methods (forward, and any @torch.jit.export). */
   get methods(): string[] {
-    return native.jitMethods(this.handle).map(([name]) => name);
+    this.#check();
+    return [...this.#methods];
   }
 
   /** Each method's TorchScript schema, e.g. 'forward(__torch__.Net self, Tensor x) -> Tensor'. */
@@ -465,13 +468,15 @@ export class TorchScriptModule {
       if (!(t instanceof Tensor)) throw new TorchScriptError(this.file, `${method}: input ${i} is not a tensor`);
       if (t.isDisposed) throw new TorchScriptError(this.file, `${method}: input ${i} is a tensor that was disposed`);
     });
+    if (!this.#methods.includes(method)) throw new TorchScriptError(this.file, `has no method '${method}'; its methods: ${this.#methods.join(', ')}`);
     let out: JitValue;
     try {
       out = native.jitRun(handle, method, inputs.map((t) => t.handle));
     } catch (err) {
       const given = inputs.map((t) => `${fmtShape(t.shape)} ${t.dtype}`).join(', ');
       const expected = this.inputSize && method === 'forward' ? `; the module expects [N, ${this.inputSize.join(', ')}]` : '';
-      throw new TorchScriptError(this.file, `${method} failed on input ${given || '(none)'}${expected}: ${condenseLibtorchMessage((err as Error).message)}`, err);
+      const message = (err as Error).message.replace(/^TorchScript \S+: /, '');
+      throw new TorchScriptError(this.file, `${method} failed on input ${given || '(none)'}${expected}: ${condenseLibtorchMessage(message)}`, err);
     }
     return wrapOutput(out);
   }
