@@ -60,7 +60,6 @@ const EOCD = 0x06054b50;
 const ZIP64_LOCATOR = 0x07064b50;
 const ZIP64_EOCD = 0x06064b50;
 const CENTRAL_ENTRY = 0x02014b50;
-const LOCAL_ENTRY = 0x04034b50;
 // torch.save before 1.6 starts with a pickled magic number: protocol 2, LONG1 of 10 bytes 0x1950a86a20f9469cfc6c.
 const LEGACY_MAGIC = Buffer.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19]);
 
@@ -128,7 +127,7 @@ function inspect(read: ReadAt, size: number): TorchFileInfo {
   return { kind, entries, extraFiles };
 }
 
-function fileReader(file: string, fd: number): ReadAt {
+function fileReader(fd: number): ReadAt {
   return (offset, length) => {
     const buf = Buffer.alloc(length);
     let got = 0;
@@ -156,7 +155,7 @@ export function inspectTorchFile(file: string): TorchFileInfo {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new TorchScriptError(file, 'not a file');
-    return inspect(fileReader(file, fd), stat.size);
+    return inspect(fileReader(fd), stat.size);
   } catch (err) {
     if (err instanceof TorchScriptError) throw err;
     throw new TorchScriptError(file, `cannot read: ${(err as Error).message}`, err);

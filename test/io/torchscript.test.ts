@@ -329,3 +329,17 @@ test('random byte changes in a real module file: every load ends in a clean erro
   x.dispose();
   assert.ok(refused > 0 && loaded > 0, `both outcomes happen (loaded ${loaded}, refused ${refused})`);
 }));
+
+test('the garbage collector frees a module nobody disposed (backstop)', async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, 'run with --expose-gc (scripts/run-tests.mjs does)');
+  const bytes = readFileSync(fileOf('dict'));
+  const before = dl.liveTorchScriptModules();
+  (() => { for (let i = 0; i < 5; i++) dl.decodeTorchScript(bytes); })();
+  assert.equal(dl.liveTorchScriptModules(), before + 5);
+  for (let i = 0; i < 10 && dl.liveTorchScriptModules() > before; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10)); // finalizers run when the event loop turns
+  }
+  assert.equal(dl.liveTorchScriptModules(), before);
+});
