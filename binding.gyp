@@ -7,7 +7,8 @@
         "native/handle.cc",
         "native/tensor.cc",
         "native/ops.cc",
-        "native/allocator.cc"
+        "native/allocator.cc",
+        "native/jit.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

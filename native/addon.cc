@@ -7,6 +7,7 @@ void installCachingAllocator();
 void registerTensorFunctions(Napi::Env env, Napi::Object exports);
 void registerOpFunctions(Napi::Env env, Napi::Object exports);
 void registerAllocatorFunctions(Napi::Env env, Napi::Object exports);
+void registerJitFunctions(Napi::Env env, Napi::Object exports);
 }  // namespace dlkit
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
@@ -15,6 +16,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   dlkit::registerTensorFunctions(env, exports);
   dlkit::registerOpFunctions(env, exports);
   dlkit::registerAllocatorFunctions(env, exports);
+  dlkit::registerJitFunctions(env, exports);
   return exports;
 }
 

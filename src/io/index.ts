@@ -11,3 +11,8 @@ export {
 } from './onnx/index.js';
 export { exportONNX, networkToOnnx, OnnxExportError, ONNX_EXPORT_OPSETS, type ExportOnnxOptions, type OnnxExportContext, type OnnxLayerExport } from './onnx/export.js';
 export { ONNX_EXPORT_LAYERS, registerOnnxExport, onnxExportTable, onnxOperatorUrl } from './onnx/export-layers.js';
+export {
+  loadTorchScript, decodeTorchScript, isTorchScriptFile, inspectTorchFile, inspectTorchBytes, liveTorchScriptModules,
+  TorchScriptModule, TorchScriptError,
+  type TorchScriptOptions, type TorchScriptOutput, type TorchFileInfo, type TorchFileKind,
+} from './torchscript.js';

@@ -17,6 +17,12 @@ export interface AllocatorStats {
   misses: number;
 }
 
+/** An opaque handle to a TorchScript module (a Node-API external). */
+export type ModuleHandle = object & { readonly __module: unique symbol };
+
+/** A TorchScript method's result: a tensor, or tuples/lists (arrays) and str-keyed dicts of them. */
+export type JitValue = Handle | JitValue[] | { [key: string]: JitValue };
+
 export interface NativeBinding {
   fromBuffer(data: ArrayBufferView, shape: readonly number[], scalarType: number): Handle;
   toBuffer(h: Handle): ArrayBuffer;
@@ -47,6 +53,21 @@ export interface NativeBinding {
   allocatorStats(): AllocatorStats;
   emptyCache(): number;
   setCacheLimit(bytes: number): void;
+  /** Loads a TorchScript archive; reads the listed extra files (names under the archive's extra/). */
+  jitLoad(file: string, extraFiles?: readonly string[], device?: string): { module: ModuleHandle; extraFiles: Record<string, string> };
+  jitLoadBuffer(bytes: Uint8Array, extraFiles?: readonly string[], device?: string): { module: ModuleHandle; extraFiles: Record<string, string> };
+  jitFree(m: ModuleHandle): void;
+  jitLiveModuleCount(): number;
+  jitTrain(m: ModuleHandle, on: boolean): void;
+  jitIsTraining(m: ModuleHandle): boolean;
+  jitTo(m: ModuleHandle, device: string): void;
+  /** [name, handle] pairs in PyTorch's state_dict order; the tensors share the module's storage. */
+  jitStateDict(m: ModuleHandle): [string, Handle][];
+  jitParameterNames(m: ModuleHandle): string[];
+  /** [name, schema] of every method. */
+  jitMethods(m: ModuleHandle): [string, string][];
+  /** Runs a method without autograd. */
+  jitRun(m: ModuleHandle, method: string, inputs: Handle[]): JitValue;
 }
 
 function findAddon(): string {
