@@ -2,7 +2,7 @@
 // The dlkit command line: parses, validates, calls the library; no logic of its own.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import * as dl from '../index.js';
 
 const USAGE = `usage: dlkit <command> [options]
@@ -35,6 +35,11 @@ commands:
   classify <model> <image files…> [--top K] [--tta none|reflectX]   top-K labels with scores for each image
   evaluate <model> <data> [--out-dir DIR] [--tta none|reflectX]     accuracy, per-class table, confusion matrix,
                                               misclassified grid (--tta: instead of the model's own)
+  import <model.onnx | deploy.prototxt weights.caffemodel | checkpoint.pth | scripted.pt>
+      --out FILE                    write a dlkit model file (.safetensors); without it, print the summary
+      --classes FILE                class names, one per line, in output order
+      --input-size NAME=D,D,…       ONNX: one observation's shape for an input with dynamic dimensions
+  export <model> --onnx FILE [--opset N]      write the network as ONNX (checked by onnxruntime)
   summary <model>                             the network's layer table
   demo                                        train on Fashion-MNIST with the default preset
   info                                        libtorch, threads, devices and memory`;
@@ -308,6 +313,50 @@ async function evaluateCmd(args: string[]): Promise<number> {
   return 0;
 }
 
+async function importCmd(args: string[]): Promise<number> {
+  const { values: v, positionals } = parse(args, { out: { type: 'string' }, classes: { type: 'string' }, 'input-size': { type: 'string', multiple: true } }, [1, 2]);
+  const inputSizes: Record<string, number[]> = {};
+  for (const spec of v['input-size'] ?? []) {
+    const m = /^(.+)=([\d,]+)$/.exec(spec);
+    if (!m) throw new UsageError(`--input-size must be NAME=D,D,…, got '${spec}'`);
+    inputSizes[m[1]!] = m[2]!.split(',').map(Number);
+  }
+  const classes = v.classes ? readFileSync(v.classes, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : undefined;
+  const imported = await dl.importModel(positionals, { classes, inputSizes });
+  if (imported.format === 'torchscript') {
+    console.log(String(imported.module));
+    if (v.out) {
+      const weights = imported.module.stateDict();
+      await dl.saveSafetensors(v.out, weights);
+      dl.dispose(weights);
+      console.log(`wrote the module's weights (a TorchScript module is code, not a dlkit network: run it with loadTorchScript) to ${v.out}`);
+    }
+    imported.module.dispose();
+    return 0;
+  }
+  const network = imported.network;
+  console.log(network.summary());
+  if (v.out) {
+    await dl.saveModel(network, v.out);
+    console.log(`wrote ${v.out}`);
+  }
+  network.dispose();
+  return 0;
+}
+
+async function exportCmd(args: string[]): Promise<number> {
+  const { values: v, positionals } = parse(args, { onnx: { type: 'string' }, opset: { type: 'string' } }, [1, 1]);
+  if (!v.onnx) throw new UsageError('--onnx FILE is required');
+  const network = await dl.loadModel(positionals[0]!);
+  try {
+    await dl.exportONNX(network, v.onnx, { opset: num(v.opset, 'opset', { integer: true }) });
+  } finally {
+    network.dispose();
+  }
+  console.log(`wrote ${v.onnx}`);
+  return 0;
+}
+
 async function summary(args: string[]): Promise<number> {
   const { positionals } = parse(args, {}, [1, 1]);
   const network = await dl.loadModel(positionals[0]!);
@@ -333,6 +382,8 @@ async function main(argv: string[]): Promise<number> {
       case 'classify': return await classify(rest);
       case 'evaluate': return await evaluateCmd(rest);
       case 'summary': return await summary(rest);
+      case 'import': return await importCmd(rest);
+      case 'export': return await exportCmd(rest);
       case 'info': return info();
       case 'help': case '--help': case '-h':
         console.log(USAGE);

@@ -38,6 +38,10 @@ export interface LayerConfig {
 export abstract class Layer {
   /** Stable type name used in model files and summaries (conv2d, batchNorm, …). */
   abstract readonly type: string;
+  /** What summary() shows as the type (an imported ONNX node shows its op: 'onnx:Conv'). */
+  get displayType(): string {
+    return this.type;
+  }
   name: string;
   /** Learnable parameters by state-dict suffix ('weight', 'bias'). */
   readonly params = new Map<string, Tensor>();

@@ -552,7 +552,7 @@ export class Network {
       return i === 0 ? s.length === 0 || isInputLayer(l) : s.length === 1 && s[0] === this.layers[i - 1]!.name;
     });
     const rows = this.layers.map((l, i) => [
-      String(i + 1), l.name, l.type, l.builtOutputShapes.map((s) => (s ? shapeStr(s) : '?')).join(' '),
+      String(i + 1), l.name, l.displayType, l.builtOutputShapes.map((s) => (s ? shapeStr(s) : '?')).join(' '),
       l.learnableCount ? l.learnableCount.toLocaleString('en-US') + (l.learnRateFactor === 0 ? ' (frozen)' : '') : '-',
       ...(isSeries ? [] : [this.#sources.get(l.name)!.join(', ') || '-']),
     ]);

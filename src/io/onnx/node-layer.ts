@@ -122,6 +122,10 @@ export class OnnxNode extends Layer {
     };
   }
 
+  override get displayType(): string {
+    return `onnx:${this.domain ? `${this.domain}.` : ''}${this.op}`;
+  }
+
   override toString(): string {
     return `${this.name}: onnx ${this.domain ? `${this.domain}.` : ''}${this.op}`;
   }
