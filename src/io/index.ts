@@ -5,3 +5,6 @@ export {
   type SafetensorsEntry, type SafetensorsHeader, type SafetensorsContents, type TensorSpec, type DecodeOptions, type SaveOptions,
 } from './safetensors.js';
 export { saveModel, loadModel, MODEL_FORMAT } from './model.js';
+export { importCaffe, CAFFE_LAYER_TYPES, type CaffeImportOptions, type CaffeLayerHandler, type CaffeLayerContext } from './caffe/import.js';
+export { CaffeError, parseNetText } from './caffe/schema.js';
+export { parseTextFormat, TextFormatError } from './caffe/text-format.js';
