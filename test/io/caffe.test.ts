@@ -246,3 +246,25 @@ test('options: preprocessing needs an image input; unknown options and mismatche
   assert.deepEqual([...network.inputShape], [3, 71, 71]);
   network.dispose();
 });
+
+test('a truncated or foreign caffemodel is a clean error naming the file', async () => {
+  await noLeaks(async () => {
+    const [proto, model] = files('alexnet');
+    const bytes = readFileSync(model);
+    const cut = path.join(tmp, 'alexnet-cut.caffemodel');
+    writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    await assert.rejects(dl.importCaffe(proto, cut), (err: Error) => err instanceof dl.CaffeError && err.message.startsWith(`${cut}: not a valid binary NetParameter`));
+    await assert.rejects(dl.importCaffe(proto, path.join(FIX, 'synset_words.txt')), (err: Error) => err instanceof dl.CaffeError && err.message.startsWith(path.join(FIX, 'synset_words.txt')));
+  });
+});
+
+test("layers for the TRAIN phase (include { phase: TRAIN }) are left out, as Caffe's TEST net does", async () => {
+  const proto = edited('lenet_v1', (t) => t.replace('layers { name: "prob" type: SOFTMAX', 'layers { name: "loss" type: SOFTMAX_LOSS bottom: "ip2" bottom: "label" top: "loss" include { phase: TRAIN } }\nlayers { name: "prob" type: SOFTMAX'));
+  const network = await dl.importCaffe(proto, files('lenet_v1')[1], optionsOf('lenet_v1'));
+  try {
+    assert.ok(!network.layers.some((l) => l.name === 'loss'));
+    checkAgainstOpenCV(network, 'lenet_v1');
+  } finally {
+    network.dispose();
+  }
+});

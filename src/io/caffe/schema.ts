@@ -2,6 +2,7 @@
 // protobufjs. Binary .caffemodel and .binaryproto files are decoded by protobufjs; text
 // .prototxt files by the schema-driven text-format parser beside this file.
 import { readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
@@ -21,8 +22,75 @@ export function caffeSchema(): protobuf.Root {
   const r = new protobuf.Root();
   r.loadSync(file, { keepCase: true });
   r.resolveAll();
+  // Blobs hold nearly all of a caffemodel's bytes (AlexNet: 61 M floats). protobufjs would read
+  // each packed float into a JS array; this reads them as one typed-array copy instead. The
+  // generated decoders of enclosing messages call the type's decode, so replacing it (after
+  // protobufjs's own lazy setup, which would otherwise overwrite it) covers every blob.
+  const blob = r.lookupType('caffe.BlobProto');
+  blob.setup();
+  blob.decode = ((reader: protobuf.Reader | Uint8Array, length?: number) => decodeBlobProto(blob, reader, length)) as typeof blob.decode;
   root = r;
   return r;
+}
+
+const LITTLE_ENDIAN = os.endianness() === 'LE';
+
+/** Copies packed little-endian values into a fresh typed array. */
+function packed<T extends Float32Array | Float64Array>(bytes: Uint8Array, kind: 'f32' | 'f64'): T {
+  const size = kind === 'f32' ? 4 : 8;
+  if (bytes.length % size !== 0) throw new RangeError(`packed ${kind === 'f32' ? 'float' : 'double'} field of ${bytes.length} bytes is not a multiple of ${size}`);
+  const n = bytes.length / size;
+  if (LITTLE_ENDIAN) {
+    // A copy with its own (aligned) buffer: Buffer's slice() would share the file's memory.
+    const copy = Uint8Array.prototype.slice.call(bytes);
+    return (kind === 'f32' ? new Float32Array(copy.buffer, 0, n) : new Float64Array(copy.buffer, 0, n)) as T;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out = kind === 'f32' ? new Float32Array(n) : new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = kind === 'f32' ? view.getFloat32(i * 4, true) : view.getFloat64(i * 8, true);
+  return out as T;
+}
+
+/**
+ * BlobProto (caffe.proto): shape = 7, data = 5 (packed float), double_data = 8, the legacy
+ * num/channels/height/width = 1..4; diff (6) and double_diff (9), training state, are skipped.
+ * Set fields are own properties, as in protobufjs's messages.
+ */
+function decodeBlobProto(type: protobuf.Type, input: protobuf.Reader | Uint8Array, length?: number): Msg {
+  const r = input instanceof protobuf.Reader ? input : protobuf.Reader.create(input);
+  const end = length === undefined ? r.len : r.pos + length;
+  const m: Msg = Object.create(type.ctor.prototype as object);
+  const floats: Float32Array[] = [];
+  const doubles: Float64Array[] = [];
+  const take = (n: number) => {
+    if (r.pos + n > end) throw new RangeError(`index out of range: ${r.pos} + ${n} > ${end}`);
+    const bytes = r.buf.subarray(r.pos, r.pos + n);
+    r.pos += n;
+    return bytes;
+  };
+  while (r.pos < end) {
+    const tag = r.uint32();
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field === 5 && wire === 2) floats.push(packed<Float32Array>(take(r.uint32()), 'f32'));
+    else if (field === 5 && wire === 5) floats.push(Float32Array.of(r.float()));
+    else if (field === 8 && wire === 2) doubles.push(packed<Float64Array>(take(r.uint32()), 'f64'));
+    else if (field === 8 && wire === 1) doubles.push(Float64Array.of(r.double()));
+    else if (field === 7 && wire === 2) m.shape = caffeType('BlobShape').decode(r, r.uint32());
+    else if (field >= 1 && field <= 4 && wire === 0) m[['num', 'channels', 'height', 'width'][field - 1]!] = r.int32();
+    else r.skipType(wire);
+  }
+  if (r.pos > end) throw new RangeError(`index out of range: ${r.pos} > ${end}`);
+  const join = <T extends Float32Array | Float64Array>(parts: T[], make: (n: number) => T): T => {
+    if (parts.length === 1) return parts[0]!;
+    const out = make(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) { out.set(p, at); at += p.length; }
+    return out;
+  };
+  m.data = join(floats, (n) => new Float32Array(n));
+  m.double_data = join(doubles, (n) => new Float64Array(n));
+  return m;
 }
 
 export const caffeType = (name: string): protobuf.Type => caffeSchema().lookupType(`caffe.${name}`);
@@ -104,7 +172,7 @@ export function blobShape(blob: Msg): number[] {
 
 /** A blob's values as float32 (double_data is narrowed). */
 export function blobValues(blob: Msg): Float32Array {
-  const data = (blob.data as number[]).length ? blob.data as number[] : blob.double_data as number[];
+  const data = (blob.data as ArrayLike<number>).length ? blob.data as ArrayLike<number> : blob.double_data as ArrayLike<number>;
   return data instanceof Float32Array ? data : Float32Array.from(data);
 }
 
