@@ -227,6 +227,32 @@ def build():
     # ---- inputs added later (kept last so earlier cases keep their random draws) ----
     case('tensorInput/batched', {'inputSize': [2, 3]}, 'x0.clone()', [randn(4, 2, 3)])
 
+    # ---- layers Caffe import needs (appended: the cases above keep their random draws) ----
+    mean = torch.tensor([[[104.0]], [[117.0]], [[123.0]]])
+    case('imageInput/caffe-bgr-scale', {'inputSize': [3, 4, 4], 'normalization': 'zerocenter', 'mean': [104.0, 117.0, 123.0], 'scale': 0.017, 'bgr': True},
+         '(x0.flip(1) - mean) * 0.017', [pixels(2, 3, 4, 4)], {'mean': mean})
+    case('batchNorm/eval-no-affine', {'affine': False}, 'F.batch_norm(x0, running_mean, running_var, None, None, training=False, eps=1e-5)',
+         [randn(2, 3, 3, 3)], {k: v for k, v in bn(3).items() if k not in LEARNABLE})
+    x = randn(2, 6, 4, 5)
+    # An independent spelling of the within-channel window sum: a depthwise 3x3 box filter over the zero-padded squares.
+    case('localResponseNorm/within', {'size': 3, 'alpha': 0.5, 'beta': 0.75, 'k': 1, 'region': 'within'},
+         'x0 / (1 + 0.5 / 9 * F.conv2d(F.pad(x0 * x0, (1, 1, 1, 1)), torch.ones(6, 1, 3, 3), groups=6)) ** 0.75', [x])
+    case('scale/image-bias', {'bias': True}, 'x0 * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)', [randn(2, 3, 3, 4)],
+         {'weight': rand(3, low=0.5, high=1.5), 'bias': randn(3, scale=0.5)})
+    case('scale/features', {}, 'x0 * weight', [randn(3, 5)], {'weight': randn(5)})
+    case('bias/image', {}, 'x0 + bias.view(1, -1, 1, 1)', [randn(2, 3, 3, 4)], {'bias': randn(3)})
+    case('elementwise/sum-coefficients', {'operation': 'sum', 'numInputs': 3, 'coefficients': [0.5, -1.5, 2.0]}, '0.5 * x0 - 1.5 * x1 + 2.0 * x2',
+         [randn(2, 3, 2, 2), randn(2, 3, 2, 2), randn(2, 3, 2, 2)])
+    case('elementwise/prod', {'operation': 'prod'}, 'x0 * x1', [randn(3, 4), randn(3, 4)])
+    case('elementwise/max', {'operation': 'max', 'numInputs': 3}, 'torch.maximum(torch.maximum(x0, x1), x2)',
+         [distinct(2, 2, 3, 3), distinct(2, 2, 3, 3) + 0.005, distinct(2, 2, 3, 3) - 0.0025])
+    case('power/square-shift-scale', {'power': 2, 'scale': 0.5, 'shift': 1}, '(1 + 0.5 * x0) ** 2', [randn(2, 3, 3, 3)])
+    case('power/sqrt', {'power': 0.5, 'scale': 0.3, 'shift': 2}, '(2 + 0.3 * x0) ** 0.5', [rand(3, 4)])
+    case('reshape/image-to-sequence', {'shape': [6, 6]}, 'x0.reshape(2, 6, 6)', [randn(2, 3, 3, 4)])
+    case('reshape/features-inferred', {'shape': [-1, 2]}, 'x0.reshape(3, 4, 2)', [randn(3, 8)])
+    case('slice/channels', {'dim': 1, 'start': 1, 'end': 3}, 'x0[:, 1:3]', [randn(2, 4, 3, 3)])
+    case('slice/width', {'dim': 3, 'start': 0, 'end': 2}, 'x0[:, :, :, 0:2]', [randn(2, 2, 3, 4)])
+
 
 def main():
     if torch.__version__.split('.')[:2] != ['1', '13']:

@@ -16,3 +16,6 @@ export {
   TorchScriptModule, TorchScriptError,
   type TorchScriptOptions, type TorchScriptOutput, type TorchFileInfo, type TorchFileKind,
 } from './torchscript.js';
+export { importCaffe, CAFFE_LAYER_TYPES, type CaffeImportOptions, type CaffeLayerHandler, type CaffeLayerContext } from './caffe/import.js';
+export { CaffeError, parseNetText } from './caffe/schema.js';
+export { parseTextFormat, TextFormatError } from './caffe/text-format.js';

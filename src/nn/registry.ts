@@ -39,6 +39,12 @@ const builtins: [string, Factory][] = [
   ['flatten', (o) => new L.Flatten(o)],
   ['concatenation', (o) => new L.Concatenation(o)],
   ['addition', (o) => new L.Addition(o)],
+  ['reshape', (o) => new L.Reshape(o as unknown as L.ReshapeOptions)],
+  ['slice', (o) => new L.Slice(o as unknown as L.SliceOptions)],
+  ['scale', (o) => new L.Scale(o)],
+  ['bias', (o) => new L.Bias(o)],
+  ['elementwise', (o) => new L.Elementwise(o)],
+  ['power', (o) => new L.Power(o)],
 ];
 for (const [type, factory] of builtins) registerLayer(type, factory);
 

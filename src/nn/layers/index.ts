@@ -7,3 +7,5 @@ export * from './dropout.js';
 export * from './pooling.js';
 export * from './reshape.js';
 export * from './combine.js';
+export * from './scale.js';
+export * from './arithmetic.js';

@@ -21,6 +21,16 @@ export interface ImageInputOptions extends LayerOptions {
   normalization?: Normalization;
   mean?: readonly number[];
   std?: readonly number[];
+  /**
+   * Multiplies after the normalization: Caffe's deploy-time `(x - mean) * scale` (e.g.
+   * 0.00390625 = 1/256, or 0.017 for MobileNet). Default 1.
+   */
+  scale?: number;
+  /**
+   * Reverses the channel order before anything else: RGB images into a network trained on BGR
+   * (Caffe's, through OpenCV). `mean` and `std` are then in the network's (BGR) order.
+   */
+  bgr?: boolean;
 }
 
 export class ImageInput extends Layer {
@@ -30,6 +40,8 @@ export class ImageInput extends Layer {
   readonly normalization: Normalization;
   mean: number[] | null;
   std: number[] | null;
+  readonly scale: number;
+  readonly bgr: boolean;
   /** Lay 4-D inputs out channels-last (faster convolutions on CPU); set by the network. */
   channelsLast = false;
 
@@ -51,6 +63,13 @@ export class ImageInput extends Layer {
     }
     this.mean = o.mean ? [...o.mean] : null;
     this.std = o.std ? [...o.std] : null;
+    this.scale = o.scale ?? 1;
+    if (typeof this.scale !== 'number' || !Number.isFinite(this.scale) || this.scale === 0) {
+      throw new RangeError(`imageInput: option 'scale' must be a finite non-zero number, got ${JSON.stringify(o.scale)}`);
+    }
+    this.bgr = o.bgr ?? false;
+    if (typeof this.bgr !== 'boolean') throw new RangeError(`imageInput: option 'bgr' must be true or false, got ${JSON.stringify(o.bgr)}`);
+    if (this.bgr && c !== 3) throw new RangeError(`imageInput: option 'bgr' needs 3 channels, inputSize is ${JSON.stringify(this.inputSize)}`);
   }
 
   /** True when the statistics this normalization needs are still missing. */
@@ -98,11 +117,13 @@ export class ImageInput extends Layer {
   forward([x]: Tensor[], _ctx: ForwardContext): Tensor {
     this.checkInput(x!);
     let h = x!.dtype === 'float32' ? x! : x!.float();
+    if (this.bgr) h = h.flip(1);
     const mean = this.buffers.get('mean');
     const std = this.buffers.get('std');
     if (this.normalization === 'rescale-zero-one') h = h.div(255);
     if (mean) h = h.sub(mean);
     if (std) h = h.div(std);
+    if (this.scale !== 1) h = h.mul(this.scale);
     if (this.channelsLast) h = h.toChannelsLast();
     return h === x ? x!.clone() : h;
   }
@@ -116,6 +137,8 @@ export class ImageInput extends Layer {
     return {
       inputSize: this.inputSize, normalization: this.normalization,
       mean: fromBuffer('mean') ?? this.mean ?? undefined, std: fromBuffer('std') ?? this.std ?? undefined,
+      // Written only when set, so files stay as they were for networks without them.
+      scale: this.scale === 1 ? undefined : this.scale, bgr: this.bgr || undefined,
     };
   }
 }

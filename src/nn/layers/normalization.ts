@@ -9,17 +9,22 @@ export interface BatchNormOptions extends LayerOptions {
   epsilon?: number;
   /** Weight of the current batch in the running statistics (PyTorch's momentum). */
   momentum?: number;
+  /** Learned per-channel weight and bias (default true); Caffe's BatchNorm has none (a Scale layer follows). */
+  affine?: boolean;
 }
 
 export class BatchNorm extends Layer {
   readonly type = 'batchNorm';
   readonly epsilon: number;
   readonly momentum: number;
+  readonly affine: boolean;
 
   constructor(o: BatchNormOptions = {}) {
     super(o);
     this.epsilon = o.epsilon ?? 1e-5;
     this.momentum = o.momentum ?? 0.1;
+    this.affine = o.affine ?? true;
+    if (typeof this.affine !== 'boolean') throw new RangeError(`batchNorm: option 'affine' must be true or false, got ${JSON.stringify(o.affine)}`);
     checkOption('batchNorm', 'epsilon', this.epsilon, (v) => v > 0, '> 0');
     checkOption('batchNorm', 'momentum', this.momentum, (v) => v >= 0 && v <= 1, 'in [0, 1]');
   }
@@ -32,7 +37,7 @@ export class BatchNorm extends Layer {
   protected override createParams([input]: Shape[]) {
     const c = input![0]!;
     return {
-      params: { weight: ones([c]), bias: zeros([c]) },
+      params: (this.affine ? { weight: ones([c]), bias: zeros([c]) } : {}) as Record<string, Tensor>,
       buffers: { running_mean: zeros([c]), running_var: ones([c]), num_batches_tracked: tensor(0, { dtype: 'int64' }) },
     };
   }
@@ -47,7 +52,7 @@ export class BatchNorm extends Layer {
   }
 
   protected options(): Record<string, unknown> {
-    return { epsilon: this.epsilon, momentum: this.momentum };
+    return { epsilon: this.epsilon, momentum: this.momentum, affine: this.affine ? undefined : false };
   }
 }
 
@@ -99,18 +104,27 @@ export interface LocalResponseNormOptions extends LayerOptions {
   alpha?: number;
   beta?: number;
   k?: number;
+  /**
+   * 'across' (default): the window runs over `size` neighbouring channels. 'within': over a
+   * size x size spatial window in each channel (Caffe's WITHIN_CHANNEL), zero padded, so that
+   * b = a / (k + alpha/size^2 * sum a^2)^beta.
+   */
+  region?: 'across' | 'within';
 }
 
-/** Cross-channel (local response) normalization, as AlexNet and GoogLeNet use it. */
+/** Local response normalization, across channels as AlexNet and GoogLeNet use it, or within each channel. */
 export class LocalResponseNorm extends Layer {
   readonly type = 'localResponseNorm';
   readonly size: number;
   readonly alpha: number;
   readonly beta: number;
   readonly k: number;
+  readonly region: 'across' | 'within';
 
   constructor(o: LocalResponseNormOptions = {}) {
     super(o);
+    this.region = o.region ?? 'across';
+    if (this.region !== 'across' && this.region !== 'within') throw new RangeError(`localResponseNorm: option 'region' must be 'across' or 'within', got ${JSON.stringify(o.region)}`);
     this.size = o.size ?? 5;
     this.alpha = o.alpha ?? 1e-4;
     this.beta = o.beta ?? 0.75;
@@ -120,16 +134,26 @@ export class LocalResponseNorm extends Layer {
   }
 
   outputShape([input]: Shape[]): Shape {
-    this.expectRank(input!, [2, 3], '(C, L) or (C, H, W)');
+    if (this.region === 'within') {
+      this.expectRank(input!, 3, '(C, H, W)');
+      if (this.size % 2 !== 1) this.error(`region 'within' needs an odd size (the window is centred), got ${this.size}`);
+    } else {
+      this.expectRank(input!, [2, 3], '(C, L) or (C, H, W)');
+    }
     return input!;
   }
 
   forward([x]: Tensor[]): Tensor {
+    if (this.region === 'within') {
+      // Mean of squares over the size x size window, the zero padding counted (Caffe's AVE pooling).
+      const avg = F.avgPool2d(x!.mul(x!), this.size, { stride: 1, padding: (this.size - 1) / 2, countIncludePad: true });
+      return x!.div(avg.mul(this.alpha).add(this.k).pow(this.beta));
+    }
     return F.localResponseNorm(x!, this.size, { alpha: this.alpha, beta: this.beta, k: this.k });
   }
 
   protected options(): Record<string, unknown> {
-    return { size: this.size, alpha: this.alpha, beta: this.beta, k: this.k };
+    return { size: this.size, alpha: this.alpha, beta: this.beta, k: this.k, region: this.region === 'across' ? undefined : this.region };
   }
 }
 
