@@ -5,6 +5,7 @@
 //   node scripts/setup.mjs --quiet    only print what it does
 //   node scripts/setup.mjs --build-only   skip system and npm packages
 //   node scripts/setup.mjs --bench    also the packages benchmarks compare against (python3-torch, ...)
+//   node scripts/setup.mjs --fixtures also what the fixture scripts use (python3-opencv, protobuf, ...)
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
@@ -24,6 +25,9 @@ const act = (msg) => console.log(`setup: ${msg}`);
 // fonts-dejavu-core: the font saved charts are laid out for and drawn in (src/train/charts.ts).
 const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'libjpeg62-turbo-dev', 'fonts-dejavu-core', 'dataset-fashion-mnist', 'chromium', 'libonnx-testdata'];
 const BENCH_PACKAGES = ['python3-torch', 'python3-torchvision'];
+// The fixture scripts (npm run fixtures): PyTorch, OpenCV's DNN importer as the Caffe reference,
+// protobuf to write caffemodels.
+const FIXTURE_PACKAGES = [...BENCH_PACKAGES, 'python3-opencv', 'python3-protobuf', 'protobuf-compiler'];
 
 function run(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', cwd: root, ...opts });
@@ -132,7 +136,7 @@ try {
   const start = Date.now();
   if (!args.has('--build-only')) {
     const pkgs = process.env.LIBTORCH ? SYSTEM_PACKAGES.filter((p) => p !== 'libtorch-dev') : SYSTEM_PACKAGES;
-    installSystemPackages(args.has('--bench') ? [...pkgs, ...BENCH_PACKAGES] : pkgs);
+    installSystemPackages([...pkgs, ...(args.has('--bench') ? BENCH_PACKAGES : []), ...(args.has('--fixtures') ? FIXTURE_PACKAGES : [])].filter((p, i, all) => all.indexOf(p) === i));
     installNpmPackages();
   }
   buildNative();

@@ -38,7 +38,9 @@ commands:
   import <model.onnx | deploy.prototxt weights.caffemodel | checkpoint.pth | scripted.pt>
       --out FILE                    write a dlkit model file (.safetensors); without it, print the summary
       --classes FILE                class names, one per line, in output order
-      --input-size NAME=D,D,…       ONNX: one observation's shape for an input with dynamic dimensions
+      --input-size C,H,W | NAME=D,D,…   one observation's shape where the file leaves it open (ONNX: by input name)
+      --scale X  --mean B,G,R | --mean mean.binaryproto  --bgr
+                                    Caffe: preprocessing outside the deploy file, (bgr(pixels) - mean) * scale
   export <model> --onnx FILE [--opset N]      write the network as ONNX (checked by onnxruntime)
   summary <model>                             the network's layer table
   demo                                        train on Fashion-MNIST with the default preset
@@ -314,15 +316,28 @@ async function evaluateCmd(args: string[]): Promise<number> {
 }
 
 async function importCmd(args: string[]): Promise<number> {
-  const { values: v, positionals } = parse(args, { out: { type: 'string' }, classes: { type: 'string' }, 'input-size': { type: 'string', multiple: true } }, [1, 2]);
+  const { values: v, positionals } = parse(args, {
+    out: { type: 'string' }, classes: { type: 'string' }, 'input-size': { type: 'string', multiple: true },
+    scale: { type: 'string' }, mean: { type: 'string' }, bgr: { type: 'boolean' },
+  }, [1, 2]);
   const inputSizes: Record<string, number[]> = {};
+  let inputSize: number[] | undefined;
+  const dims = (text: string, spec: string) => {
+    const d = text.split(',').map(Number);
+    if (d.some((x) => !Number.isInteger(x) || x < 1)) throw new UsageError(`--input-size must be D,D,… or NAME=D,D,… of positive whole numbers, got '${spec}'`);
+    return d;
+  };
   for (const spec of v['input-size'] ?? []) {
-    const m = /^(.+)=([\d,]+)$/.exec(spec);
-    if (!m) throw new UsageError(`--input-size must be NAME=D,D,…, got '${spec}'`);
-    inputSizes[m[1]!] = m[2]!.split(',').map(Number);
+    const m = /^(.+)=([^=]+)$/.exec(spec);
+    if (m) inputSizes[m[1]!] = dims(m[2]!, spec);
+    else inputSize = dims(spec, spec);
   }
+  const meanIsFile = v.mean !== undefined && !/^[-\d.,\s]+$/.test(v.mean);
+  const mean = v.mean !== undefined && !meanIsFile ? v.mean.split(',').map((x) => num(x.trim(), 'mean')!) : undefined;
   const classes = v.classes ? readFileSync(v.classes, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : undefined;
-  const imported = await dl.importModel(positionals, { classes, inputSizes });
+  const imported = await dl.importModel(positionals, {
+    classes, inputSizes, inputSize, scale: num(v.scale, 'scale'), mean, meanFile: meanIsFile ? v.mean : undefined, bgr: v.bgr,
+  });
   if (imported.format === 'torchscript') {
     console.log(String(imported.module));
     if (v.out) {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Network } from '../nn/network.js';
 import { importONNX } from '../io/onnx/import.js';
 import { inspectTorchFile, loadTorchScript, type TorchScriptModule } from '../io/torchscript.js';
+import { importCaffe } from '../io/caffe/import.js';
 
 export type ModelFormat = 'onnx' | 'caffe' | 'checkpoint' | 'torchscript' | 'safetensors';
 
@@ -15,6 +16,13 @@ export interface ImportModelOptions {
   classes?: readonly string[];
   /** ONNX: sizes for dynamic non-batch dimensions, by input name. */
   inputSizes?: Record<string, readonly number[]>;
+  /** Caffe: one observation's [C, H, W] when the prototxt declares no input shape. */
+  inputSize?: readonly number[];
+  /** Caffe preprocessing kept outside the deploy file: pixels (0-255) become (bgr(x) - mean) * scale. */
+  scale?: number;
+  mean?: readonly number[];
+  meanFile?: string;
+  bgr?: boolean;
 }
 
 export type ImportedModel =
@@ -61,6 +69,13 @@ export async function importModel(files: readonly string[], options: ImportModel
   switch (format) {
     case 'onnx':
       return { format, network: importONNX(files[0]!, { classes: options.classes, inputSizes: options.inputSizes }) };
+    case 'caffe': {
+      const prototxt = files.find((f) => path.extname(f).toLowerCase() === '.prototxt')!;
+      const weights = files.find((f) => path.extname(f).toLowerCase() === '.caffemodel')!;
+      const { scale, mean, meanFile, bgr, classes, inputSize } = options;
+      const given = Object.fromEntries(Object.entries({ scale, mean, meanFile, bgr, classes, inputSize }).filter(([, v]) => v !== undefined));
+      return { format, network: await importCaffe(prototxt, weights, given) };
+    }
     case 'torchscript':
       return { format, module: await loadTorchScript(files[0]!, { classes: options.classes }) };
     default:
