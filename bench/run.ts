@@ -11,6 +11,10 @@ const benchmarks: Record<string, { what: string; load: () => Promise<{ run(argv:
     what: 'µs per call of a tiny op (add of 1-element tensors, new tensor and in place), dlkit vs PyTorch',
     load: () => import('./op-overhead.js'),
   },
+  inference: {
+    what: 'ResNet-18 (ONNX from PyTorch) imported into dlkit vs ONNX Runtime vs PyTorch eager, batch 1 and 32; the small preset CNN at batch 1',
+    load: () => import('./inference.js'),
+  },
   'train-memory': {
     what: '2,000 reference CNN steps: RSS at steps 100 and 2,000, growth, allocator and live-tensor counts',
     load: () => import('./train-memory.js'),
