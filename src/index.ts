@@ -7,3 +7,4 @@ export * from './data/index.js';
 export * from './io/index.js';
 export * as optim from './optim/index.js';
 export * from './train/index.js';
+export * from './zoo/index.js';

@@ -38,6 +38,7 @@ const builtins: [string, Factory][] = [
   ['flatten', (o) => new L.Flatten(o)],
   ['concatenation', (o) => new L.Concatenation(o)],
   ['addition', (o) => new L.Addition(o)],
+  ['subsamplePad2d', (o) => new L.SubsamplePad2d(o)],
 ];
 for (const [type, factory] of builtins) registerLayer(type, factory);
 

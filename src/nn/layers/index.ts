@@ -7,3 +7,4 @@ export * from './dropout.js';
 export * from './pooling.js';
 export * from './reshape.js';
 export * from './combine.js';
+export * from './subsample.js';
