@@ -13,6 +13,7 @@ Uses Debian's python3-torch (1.13). Writes into fixtures/checkpoints/:
   load-from-bytes.pt       a checkpoint calling torch.storage._load_from_bytes (torch.load on bytes)
   training.pt              a training checkpoint: {'model': a module's state_dict() (with its _metadata),
                            'epoch', 'optimizer': SGD-with-momentum state (tensors under int keys)}
+  mixed.pt                 a state dict with entries that are not tensors
   qtensor.pt, complex.pt   a quantized tensor, a complex tensor (dlkit has neither)
   missing-storage.pt       zip-p2.pt without its first storage record
 
@@ -93,7 +94,7 @@ VALUES = {
 
 def expect(v):
     """JSON for a value: tensors {'tensor': {dtype, shape, values}}, bytes {'bytes': [...]},
-    sets {'set': [...]}, ints beyond 2^53 {'int': 'digits'}, non-finite floats {'float': 'inf'},
+    sets {'set': [...]}, ints from 2^53 on (not safe in JS) {'int': 'digits'}, non-finite floats {'float': 'inf'},
     dicts and OrderedDicts as objects (keys as strings), lists and tuples as arrays."""
     if isinstance(v, torch.Tensor):
         t = v.detach()
@@ -103,7 +104,7 @@ def expect(v):
     if isinstance(v, bool) or v is None or isinstance(v, str):
         return v
     if isinstance(v, int):
-        return v if abs(v) <= 2 ** 53 else {'int': str(v)}
+        return v if abs(v) < 2 ** 53 else {'int': str(v)}
     if isinstance(v, float):
         return v if math.isfinite(v) else {'float': str(v)}
     if isinstance(v, (bytes, bytearray)):
@@ -154,6 +155,7 @@ def main():
     opt.step()
     training = {'model': module.state_dict(), 'epoch': 3, 'optimizer': opt.state_dict()}
     save(training, 'training.pt')
+    save({'w': torch.ones(2), 'step': 5, 'note': 'x'}, 'mixed.pt')
 
     with open(os.path.join(OUT, 'evil.pkl'), 'wb') as f:
         f.write(pickle.dumps(Payload(), protocol=2))

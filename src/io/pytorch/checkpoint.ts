@@ -78,7 +78,7 @@ class StorageRef {
     readonly baseOffset = 0,
   ) {}
   describe(): string {
-    return `storage '${this.key}' (${this.dtype}, ${this.numel} elements)`;
+    return `storage '${this.key}' (${this.dtype}, ${this.numel} element${this.numel === 1 ? '' : 's'})`;
   }
 }
 
@@ -183,6 +183,10 @@ function allowlist(file: string): (module: string, name: string, at: number) => 
     'builtins.frozenset': fn('builtins', 'frozenset', (args) => { argc('builtins.frozenset', args, 0, 1); return new Set((args[0] ?? []) as unknown[]); }),
     // Protocols 0–2 write bytes as _codecs.encode(latin-1 text, 'latin1'), bytearrays as bytearray(text, 'latin-1').
     '_codecs.encode': fn('_codecs', 'encode', (args) => latin1Bytes('_codecs.encode', args)),
+    'builtins.bytes': fn('builtins', 'bytes', (args) => {
+      if (args.length === 1 && args[0] instanceof Uint8Array) return new Uint8Array(args[0]);
+      return args.length === 0 ? new Uint8Array(0) : latin1Bytes('builtins.bytes', args);
+    }),
     'builtins.bytearray': fn('builtins', 'bytearray', (args) => {
       if (args.length === 1 && args[0] instanceof Uint8Array) return new Uint8Array(args[0]);
       return args.length === 0 ? new Uint8Array(0) : latin1Bytes('builtins.bytearray', args);
