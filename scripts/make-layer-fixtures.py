@@ -224,6 +224,12 @@ def build():
     case('addition/image', {}, 'x0 + x1', [randn(2, 3, 3, 3), randn(2, 3, 3, 3)])
     case('addition/features-3-inputs', {'numInputs': 3}, 'x0 + x1 + x2', [randn(3, 4), randn(3, 4), randn(3, 4)])
 
+    # ---- subsampling with zero channels added (ResNet's option-A shortcut) ----
+    case('subsamplePad2d/resnet-option-a', {'stride': 2, 'padChannels': [2, 2]},
+         'F.pad(x0[:, :, ::2, ::2], (0, 0, 0, 0, 2, 2))', [randn(2, 3, 5, 6)])
+    case('subsamplePad2d/uneven', {'stride': [1, 3], 'padChannels': [0, 1]},
+         'F.pad(x0[:, :, :, ::3], (0, 0, 0, 0, 0, 1))', [randn(2, 2, 4, 7)])
+
 
 def main():
     if torch.__version__.split('.')[:2] != ['1', '13']:

@@ -169,6 +169,14 @@ const TABLE: Record<string, LayerEntry> = {
     ],
   },
   addition: { invalid: [[{ numInputs: 1.5 }, /addition: option 'numInputs' must be an integer >= 2, got 1.5/]] },
+  subsamplePad2d: {
+    invalid: [
+      [{ stride: 0 }, /subsamplePad2d 'bad': option 'stride' must be positive integers, got 0/],
+      [{ padChannels: [1] }, /subsamplePad2d 'bad': option 'padChannels': expected 2 numbers, got 1: \[1\]/],
+      [{ padChannels: 1.5 }, /subsamplePad2d 'bad': option 'padChannels' must be whole numbers \[before, after\], got 1.5/],
+    ],
+    badInput: rank3('subsamplePad2d'),
+  },
 };
 
 // ---- fixtures ---------------------------------------------------------------------------
