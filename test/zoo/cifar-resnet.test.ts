@@ -95,8 +95,8 @@ for (const [key, ref] of Object.entries(fixture.nets) as [string, any][]) {
         const want = (ref.logits as number[][]).flat();
         let worst = 0;
         for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
-        // JPEG decoding (libjpeg-turbo here, PIL there) and float32 summation order differ slightly.
-        assert.ok(worst < 2e-3, `largest logit difference ${worst}`);
+        // Measured 1.3e-5 (logits of magnitude ~10): float32 sums in another order (channels-last kernels).
+        assert.ok(worst < 1e-4, `largest logit difference ${worst}`);
         const labels = Array.from(dl.tidy(() => logits.argmax(1).dataSync() as BigInt64Array), Number);
         assert.deepEqual(labels, ref.labels, 'top-1 labels agree with PyTorch on every image');
       } finally {
