@@ -252,6 +252,11 @@ def build():
     case('reshape/features-inferred', {'shape': [-1, 2]}, 'x0.reshape(3, 4, 2)', [randn(3, 8)])
     case('slice/channels', {'dim': 1, 'start': 1, 'end': 3}, 'x0[:, 1:3]', [randn(2, 4, 3, 3)])
     case('slice/width', {'dim': 3, 'start': 0, 'end': 2}, 'x0[:, :, :, 0:2]', [randn(2, 2, 3, 4)])
+    # ---- subsampling with zero channels added (ResNet's option-A shortcut) ----
+    case('subsamplePad2d/resnet-option-a', {'stride': 2, 'padChannels': [2, 2]},
+         'F.pad(x0[:, :, ::2, ::2], (0, 0, 0, 0, 2, 2))', [randn(2, 3, 5, 6)])
+    case('subsamplePad2d/uneven', {'stride': [1, 3], 'padChannels': [0, 1]},
+         'F.pad(x0[:, :, :, ::3], (0, 0, 0, 0, 0, 1))', [randn(2, 2, 4, 7)])
 
 
 def main():

@@ -1,4 +1,4 @@
-// Files in and out: the safetensors format (dlkit's model files are safetensors).
+// Files in and out: the safetensors format (dlkit's model files are safetensors), PyTorch checkpoints (read only).
 export {
   saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, readSafetensorsHeader, parseSafetensorsHeader,
   SafetensorsError, MAX_HEADER_BYTES,
@@ -19,3 +19,8 @@ export {
 export { importCaffe, CAFFE_LAYER_TYPES, type CaffeImportOptions, type CaffeLayerHandler, type CaffeLayerContext } from './caffe/import.js';
 export { CaffeError, parseNetText } from './caffe/schema.js';
 export { parseTextFormat, TextFormatError } from './caffe/text-format.js';
+export {
+  readTorchCheckpoint, readStateDict, loadStateDict, loadPickle, CheckpointError, STATE_DICT_KEYS,
+  type StateDictOptions, type StateDictReading, type CheckpointFormat,
+} from './pytorch/checkpoint.js';
+export { unpickle, PickleError, type PyGlobal, type UnpickleOptions, type UnpickleResult } from './pytorch/pickle.js';

@@ -467,22 +467,50 @@ export class Network {
 
   /**
    * Copies values into the network's tensors. Reports every problem at once: missing and
-   * unexpected names, shape and dtype mismatches.
+   * unexpected names, shape and dtype mismatches. `stripPrefix` ('module.' from DataParallel)
+   * is removed from every given name that starts with it.
+   *
+   * Even when strict, two kinds of buffer may be absent, since PyTorch state dicts need not hold
+   * them; they keep their values and are listed in `kept`: batch norm's `num_batches_tracked`
+   * (PyTorch before 0.4.1 had none, and PyTorch's own loader fills it in), and the input layers'
+   * normalization buffers (PyTorch normalizes outside the model; here they come from the input
+   * layer's options). Given names are never ignored: unexpected ones are reported.
    */
-  loadStateDict(values: Record<string, Tensor>, { strict = true, source = 'state dict' }: { strict?: boolean; source?: string } = {}): void {
+  loadStateDict(
+    values: Record<string, Tensor>,
+    { strict = true, source = 'state dict', stripPrefix }: { strict?: boolean; source?: string; stripPrefix?: string } = {},
+  ): { loaded: string[]; kept: string[] } {
     const own = this.stateDict();
     const problems: string[] = [];
+    const given = new Map<string, Tensor>();
+    for (const [raw, v] of Object.entries(values)) {
+      const name = stripPrefix && raw.startsWith(stripPrefix) ? raw.slice(stripPrefix.length) : raw;
+      if (given.has(name)) problems.push(`'${raw}' and another given name both become '${name}' after stripping '${stripPrefix}'`);
+      given.set(name, v);
+    }
+    const optional = new Set<string>();
+    for (const l of this.layers) {
+      if (l.isInput) for (const k of l.buffers.keys()) optional.add(`${l.name}.${k}`);
+      if (l.type === 'batchNorm' && l.buffers.has('num_batches_tracked')) optional.add(`${l.name}.num_batches_tracked`);
+    }
+    const loaded: string[] = [], kept: string[] = [];
     for (const [name, t] of Object.entries(own)) {
-      const v = values[name];
-      if (!v) { if (strict) problems.push(`missing '${name}' (expected ${shapeStr(t.shape)} ${t.dtype})`); continue; }
+      const v = given.get(name);
+      if (!v) {
+        if (optional.has(name)) kept.push(name);
+        else if (strict) problems.push(`missing '${name}' (expected ${shapeStr(t.shape)} ${t.dtype})`);
+        continue;
+      }
       if (shapeStr(v.shape) !== shapeStr(t.shape)) problems.push(`'${name}': expected shape ${shapeStr(t.shape)}, got ${shapeStr(v.shape)}`);
       else if (v.dtype !== t.dtype) problems.push(`'${name}': expected dtype ${t.dtype}, got ${v.dtype}`);
+      else loaded.push(name);
     }
-    if (strict) for (const name of Object.keys(values)) if (!(name in own)) problems.push(`unexpected '${name}'`);
+    if (strict) for (const [name, v] of given) if (!(name in own)) problems.push(`unexpected '${name}' (${shapeStr(v.shape)} ${v.dtype})`);
     if (problems.length) throw new RangeError(`${source} does not fit the network: ${problems.join('; ')}`);
     noGrad(() => {
-      for (const [name, t] of Object.entries(own)) if (values[name]) t.copy_(values[name]!);
+      for (const name of loaded) own[name]!.copy_(given.get(name)!);
     });
+    return { loaded, kept };
   }
 
   /** Stops training of the named layers (or those matching `select`); learn-rate factor 0. */

@@ -45,6 +45,7 @@ const builtins: [string, Factory][] = [
   ['bias', (o) => new L.Bias(o)],
   ['elementwise', (o) => new L.Elementwise(o)],
   ['power', (o) => new L.Power(o)],
+  ['subsamplePad2d', (o) => new L.SubsamplePad2d(o)],
 ];
 for (const [type, factory] of builtins) registerLayer(type, factory);
 

@@ -209,6 +209,14 @@ const TABLE: Record<string, LayerEntry> = {
     ],
     badInput: { options: { dim: 2, start: 1, end: 5 }, input: [3, 4, 4], error: /layer 'bad' \(slice\): \[1, 5\) is out of range along dim 2 of input \[3, 4, 4\]/ },
   },
+  subsamplePad2d: {
+    invalid: [
+      [{ stride: 0 }, /subsamplePad2d 'bad': option 'stride' must be positive integers, got 0/],
+      [{ padChannels: [1] }, /subsamplePad2d 'bad': option 'padChannels': expected 2 numbers, got 1: \[1\]/],
+      [{ padChannels: 1.5 }, /subsamplePad2d 'bad': option 'padChannels' must be whole numbers \[before, after\], got 1.5/],
+    ],
+    badInput: rank3('subsamplePad2d'),
+  },
 };
 
 // ---- fixtures ---------------------------------------------------------------------------

@@ -9,3 +9,4 @@ export * from './reshape.js';
 export * from './combine.js';
 export * from './scale.js';
 export * from './arithmetic.js';
+export * from './subsample.js';
