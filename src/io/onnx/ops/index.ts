@@ -5,4 +5,5 @@ import './reduce.js';
 import './nn.js';
 import './quantize.js';
 import './signal.js';
+import './misc.js';
 export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';
