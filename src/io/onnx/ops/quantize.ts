@@ -10,6 +10,8 @@ import { dtypeOfOnnx, onnxTypeName } from '../proto.js';
 import { defineOp, opHandler, attrInt, type AttrValue, type OpContext } from './registry.js';
 import { op, need, axis, cast, scalarOf } from './util.js';
 
+const numel = (t: Tensor): number => t.shape.reduce((p, d) => p * d, 1);
+
 /** The saturation range of each quantized type libtorch can hold. */
 const RANGE: Partial<Record<DType, [number, number]>> = { uint8: [0, 255], int8: [-128, 127], int16: [-32768, 32767] };
 
@@ -24,12 +26,18 @@ function rangeOf(dtype: DType, what: string): [number, number] {
  * (per-axis quantization) along `axis`.
  */
 function alongAxis(t: Tensor, x: Tensor, ax: number, what: string): Tensor {
-  const n = t.shape.reduce((p, d) => p * d, 1);
+  const n = numel(t);
   if (n === 1) return op('reshape', '', t, []);
   if (t.ndim !== 1) throw new RangeError(`${what} must be a scalar or 1-D (per-axis), got shape [${t.shape.join(', ')}]`);
   const d = axis(ax, x.ndim);
   if (x.shape[d] !== n) throw new RangeError(`${what} has ${n} values for axis ${d} of size ${x.shape[d]} (input shape [${x.shape.join(', ')}])`);
   return op('reshape', '', t, x.shape.map((s, i) => (i === d ? s : 1)));
+}
+
+/** A per-tensor parameter (one value, any rank) as a scalar. */
+function single(t: Tensor, what: string): Tensor {
+  if (numel(t) !== 1) throw new RangeError(`${what} must be a single value (per-tensor), got shape [${t.shape.join(', ')}]`);
+  return op('reshape', '', t, []);
 }
 
 /** round half to even, add the zero point, saturate and cast: the quantizing step every op shares. */
@@ -116,11 +124,11 @@ function perOutputChannel(t: Tensor, w: Tensor, what: string): Tensor {
 
 /** A matmul operand's per-row (A: shape [M], or [..., M, 1]) parameter; B's per-column ones broadcast as they are. */
 function perRow(t: Tensor): Tensor {
-  const n = t.shape.reduce((p, d) => p * d, 1);
+  const n = numel(t);
   if (n === 1) return op('reshape', '', t, []);
   return t.ndim === 1 ? op('reshape', '', t, [n, 1]) : t;
 }
-const perCol = (t: Tensor): Tensor => (t.shape.reduce((p, d) => p * d, 1) === 1 ? op('reshape', '', t, []) : t);
+const perCol = (t: Tensor): Tensor => (numel(t) === 1 ? op('reshape', '', t, []) : t);
 
 const CONV_ATTRS = ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'] as const;
 
@@ -134,7 +142,7 @@ defineOp('ConvInteger', {
   // Padding is zero after the zero point is subtracted (the spec's reference).
   run: ([x, w, xz, wz], a, ctx) => {
     const W = need([x, w], 1, 'w');
-    const xc = centered(need([x], 0, 'x'), xz && op('reshape', '', xz, []));
+    const xc = centered(need([x], 0, 'x'), xz && single(xz, 'x_zero_point'));
     const wc = centered(W, wz && perOutputChannel(wz, W, 'w_zero_point'));
     return cast(op('round', '', convExact(xc, wc, undefined, a, ctx)), 'int32');
   },
@@ -152,8 +160,8 @@ defineOp('MatMulInteger', {
 function requantize(acc: Tensor, aScale: Tensor, bScale: Tensor, yScale: Tensor, yZero: Tensor | undefined, dtype: DType): Tensor {
   // The multiplier in float32, as the reference; the product with the accumulator in float64.
   const f32 = (t: Tensor) => cast(t, 'float32');
-  const mult = op<Tensor>('div', 'Tensor', op('mul', 'Tensor', f32(aScale), f32(bScale)), f32(op('reshape', '', yScale, [])));
-  return saturate(op('mul', 'Tensor', acc, cast(mult, 'float64')), yZero && op('reshape', '', yZero, []), dtype);
+  const mult = op<Tensor>('div', 'Tensor', op('mul', 'Tensor', f32(aScale), f32(bScale)), f32(single(yScale, 'y_scale')));
+  return saturate(op('mul', 'Tensor', acc, cast(mult, 'float64')), yZero && single(yZero, 'y_zero_point'), dtype);
 }
 
 defineOp('QLinearConv', {
@@ -162,11 +170,10 @@ defineOp('QLinearConv', {
     const X = need(inputs, 0, 'x');
     const W = need(inputs, 3, 'w');
     const [, , xz, , , wz, , yz, b] = inputs;
-    const acc = convExact(centered(X, xz && op('reshape', '', xz, [])), centered(W, wz && perOutputChannel(wz, W, 'w_zero_point')), b, a, ctx);
+    const acc = convExact(centered(X, xz && single(xz, 'x_zero_point')), centered(W, wz && perOutputChannel(wz, W, 'w_zero_point')), b, a, ctx);
     // A per-channel w_scale applies along the output's channel axis.
-    const wScale = need(inputs, 4, 'w_scale');
-    const wsB = wScale.shape.reduce((p, d) => p * d, 1) > 1 ? op<Tensor>('reshape', '', wScale, [1, -1, ...Array(X.ndim - 2).fill(1)]) : op<Tensor>('reshape', '', wScale, []);
-    return requantize(acc, need(inputs, 1, 'x_scale'), wsB, need(inputs, 6, 'y_scale'), yz, yz ? yz.dtype : X.dtype);
+    const wScale = alongAxis(need(inputs, 4, 'w_scale'), acc, 1, 'w_scale');
+    return requantize(acc, single(need(inputs, 1, 'x_scale'), 'x_scale'), wScale, need(inputs, 6, 'y_scale'), yz, yz ? yz.dtype : X.dtype);
   },
 });
 
