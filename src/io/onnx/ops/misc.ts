@@ -49,6 +49,7 @@ defineOp('Det', {
 });
 
 defineOp('MaxUnpool', {
+  notes: 'indices count in the shape the pooling came from; a larger output_shape pads at the end',
   // Each X value goes to its Indices position (flat over the whole [N, C, ...] output, as MaxPool's
   // Indices) of the shape the pooling came from: (in - 1) * stride - pad_begin - pad_end + kernel.
   // An output_shape input larger than that pads with zeros at the end; the indices still count in

@@ -51,6 +51,7 @@ function saturate(scaled: Tensor, zero: Tensor | undefined, dtype: DType): Tenso
 const noBlocks = (a: Record<string, AttrValue>) => (attrInt(a, 'block_size', 0) !== 0 ? 'blocked quantization (block_size) is not supported' : null);
 
 defineOp('QuantizeLinear', {
+  notes: 'uint8, int8 and int16 outputs, per-tensor or per-axis; no float8 or blocked quantization',
   // saturate (opset 19) applies to float8 outputs only, which libtorch has no dtype for.
   attributes: ['axis', 'saturate', 'block_size', 'output_dtype'],
   check: noBlocks,
@@ -73,6 +74,7 @@ defineOp('QuantizeLinear', {
 });
 
 defineOp('DequantizeLinear', {
+  notes: 'uint8, int8, int16 and int32 inputs, per-tensor or per-axis; no float8 or blocked quantization',
   attributes: ['axis', 'block_size', 'output_dtype'],
   check: noBlocks,
   run: ([x, s, z], a) => {

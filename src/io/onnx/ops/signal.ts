@@ -51,6 +51,7 @@ function fromComplex(c: Tensor, dtype: DType): Tensor {
 }
 
 defineOp('DFT', {
+  notes: 'real or complex input, forward, inverse and one-sided; computed in float64',
   // Opset 17: axis is an attribute (default 1); from 20 an input (default -2). The axis counts the
   // trailing real/imaginary dim, so it is the same index in the complex tensor.
   attributes: ['axis', 'inverse', 'onesided'],
@@ -75,6 +76,7 @@ defineOp('DFT', {
 });
 
 defineOp('STFT', {
+  notes: 'the window, if given, must be frame_length long',
   // signal [batch, length, 1 | 2] -> [batch, frames, bins, 2], frames = 1 + (length - frame_length) / frame_step,
   // each frame multiplied by the window (all ones when absent) before its DFT.
   attributes: ['onesided'],
