@@ -38,6 +38,10 @@ commands:
   import <model.onnx | deploy.prototxt weights.caffemodel | checkpoint.pth | scripted.pt>
       --out FILE                    write a dlkit model file (.safetensors); without it, print the summary
       --classes FILE                class names, one per line, in output order
+      --arch NAME                   PyTorch checkpoints: the architecture to load the state dict into
+                                    (cifar-resnet20|32|44|56|110); without it, --out writes the tensors
+      --key K  --strip-prefix P     checkpoints: the entry holding the state dict; a prefix to drop
+                                    (default: 'module.' when every name has it)
       --input-size C,H,W | NAME=D,D,…   one observation's shape where the file leaves it open (ONNX: by input name)
       --scale X  --mean B,G,R | --mean mean.binaryproto  --bgr
                                     Caffe: preprocessing outside the deploy file, (bgr(pixels) - mean) * scale
@@ -319,6 +323,7 @@ async function importCmd(args: string[]): Promise<number> {
   const { values: v, positionals } = parse(args, {
     out: { type: 'string' }, classes: { type: 'string' }, 'input-size': { type: 'string', multiple: true },
     scale: { type: 'string' }, mean: { type: 'string' }, bgr: { type: 'boolean' },
+    arch: { type: 'string' }, key: { type: 'string' }, 'strip-prefix': { type: 'string' },
   }, [1, 2]);
   const inputSizes: Record<string, number[]> = {};
   let inputSize: number[] | undefined;
@@ -337,7 +342,21 @@ async function importCmd(args: string[]): Promise<number> {
   const classes = v.classes ? readFileSync(v.classes, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : undefined;
   const imported = await dl.importModel(positionals, {
     classes, inputSizes, inputSize, scale: num(v.scale, 'scale'), mean, meanFile: meanIsFile ? v.mean : undefined, bgr: v.bgr,
+    arch: v.arch, key: v.key, stripPrefix: v['strip-prefix'],
   });
+  if (imported.format === 'state-dict') {
+    const entries = Object.entries(imported.tensors);
+    console.log(`${positionals[0]}: a state dict${imported.key ? ` (under '${imported.key}')` : ''} of ${entries.length} tensors:`);
+    for (const [name, t] of entries) console.log(`  ${name}  [${t.shape.join(', ')}] ${t.dtype}`);
+    for (const [k, x] of Object.entries(imported.extras)) console.log(`  (also ${k}: ${JSON.stringify(x)})`);
+    for (const s of imported.skipped) console.log(`  (not a tensor: ${s.name}, ${s.what})`);
+    if (v.out) {
+      await dl.saveSafetensors(v.out, imported.tensors);
+      console.log(`wrote the tensors to ${v.out} (a state dict, not a network: give --arch to make a dlkit model)`);
+    }
+    dl.dispose(imported.tensors);
+    return 0;
+  }
   if (imported.format === 'torchscript') {
     console.log(String(imported.module));
     if (v.out) {

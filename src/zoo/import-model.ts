@@ -8,6 +8,9 @@ import type { Network } from '../nn/network.js';
 import { importONNX } from '../io/onnx/import.js';
 import { inspectTorchFile, loadTorchScript, type TorchScriptModule } from '../io/torchscript.js';
 import { importCaffe } from '../io/caffe/import.js';
+import { readStateDict } from '../io/pytorch/checkpoint.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { architecture } from './architectures.js';
 
 export type ModelFormat = 'onnx' | 'caffe' | 'checkpoint' | 'torchscript' | 'safetensors';
 
@@ -23,10 +26,18 @@ export interface ImportModelOptions {
   mean?: readonly number[];
   meanFile?: string;
   bgr?: boolean;
+  /** Checkpoints: the architecture the state dict is loaded into (see ARCHITECTURES); without it you get the tensors. */
+  arch?: string;
+  /** Checkpoints: the top-level key holding the state dict (default: state_dict, model_state_dict, model, else the top level). */
+  key?: string;
+  /** Checkpoints: a prefix stripped from every name (default: 'module.' when every name has it, as DataParallel saves). */
+  stripPrefix?: string;
 }
 
 export type ImportedModel =
   | { format: Exclude<ModelFormat, 'torchscript'>; network: Network }
+  /** A checkpoint read without an architecture: its tensors (the caller owns them) and what else it held. */
+  | { format: 'state-dict'; tensors: Record<string, Tensor>; key: string | null; extras: Record<string, unknown>; skipped: { name: string; what: string }[] }
   | { format: 'torchscript'; module: TorchScriptModule };
 
 function head(file: string, n: number): Buffer {
@@ -75,6 +86,28 @@ export async function importModel(files: readonly string[], options: ImportModel
       const { scale, mean, meanFile, bgr, classes, inputSize } = options;
       const given = Object.fromEntries(Object.entries({ scale, mean, meanFile, bgr, classes, inputSize }).filter(([, v]) => v !== undefined));
       return { format, network: await importCaffe(prototxt, weights, given) };
+    }
+    case 'checkpoint': {
+      const r = await readStateDict(files[0]!, { key: options.key });
+      const names = Object.keys(r.tensors);
+      const prefix = options.stripPrefix ?? (names.length > 0 && names.every((n) => n.startsWith('module.')) ? 'module.' : undefined);
+      if (!options.arch) {
+        const tensors = prefix ? Object.fromEntries(Object.entries(r.tensors).map(([k, t]) => [k.startsWith(prefix) ? k.slice(prefix.length) : k, t])) : r.tensors;
+        return { format: 'state-dict', tensors, key: r.key, extras: (r as { extras?: Record<string, unknown> }).extras ?? {}, skipped: r.skipped };
+      }
+      try {
+        const network = architecture(options.arch);
+        try {
+          network.loadStateDict(r.tensors, { stripPrefix: prefix, source: files[0]! });
+        } catch (err) {
+          network.dispose();
+          throw err;
+        }
+        if (options.classes) network.classes = [...options.classes];
+        return { format, network };
+      } finally {
+        for (const t of Object.values(r.tensors)) t.dispose();
+      }
     }
     case 'torchscript':
       return { format, module: await loadTorchScript(files[0]!, { classes: options.classes }) };

@@ -3,4 +3,7 @@ import './elementwise.js';
 import './shape.js';
 import './reduce.js';
 import './nn.js';
+import './quantize.js';
+import './signal.js';
+import './misc.js';
 export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';

@@ -79,9 +79,15 @@ defineOp('ConvTranspose', {
     let size: number[];
     const outShape = attrInts(a, 'output_shape');
     if (outShape) {
+      // The spec: total_padding = full - output_shape, its odd unit at the end for SAME_UPPER and
+      // at the start otherwise. A negative total (an output larger than the full transposed
+      // convolution) adds zeros at the end, as output_padding would.
       size = outShape.slice(-n);
-      const total = size.map((s, i) => full[i]! - s);
-      begin = total.map((t) => (autoPad === 'SAME_LOWER' ? Math.ceil(t / 2) : Math.floor(t / 2)));
+      begin = size.map((s, i) => {
+        const t = full[i]! - s;
+        if (t <= 0) return 0;
+        return autoPad === 'SAME_UPPER' ? Math.floor(t / 2) : t - Math.floor(t / 2);
+      });
     } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
       size = spatial.map((s, i) => s * strides[i]!);
       const total = size.map((s, i) => full[i]! - s);
@@ -93,9 +99,10 @@ defineOp('ConvTranspose', {
     }
     // The full transposed convolution, the output padding as zeros at the end, then the crop; bias last.
     let y: Tensor = op('convolution', '', X, W, null, strides, Array(n).fill(0), dilations, true, Array(n).fill(0), attrInt(a, 'group', 1));
-    if (outPad.some((p) => p > 0)) {
+    const endPad = outPad.map((p, i) => p + Math.max(0, begin[i]! + size[i]! - full[i]!));
+    if (endPad.some((p) => p > 0)) {
       const tp: number[] = [];
-      for (let i = n - 1; i >= 0; i--) tp.push(0, outPad[i]!);
+      for (let i = n - 1; i >= 0; i--) tp.push(0, endPad[i]!);
       y = op('constant_pad_nd', '', y, tp, { float: 0 });
     }
     for (let i = 0; i < n; i++) y = op('narrow', '', y, 2 + i, begin[i]!, size[i]!);
@@ -108,34 +115,59 @@ const POOL_ATTRS = ['auto_pad', 'ceil_mode', 'dilations', 'kernel_shape', 'pads'
 
 defineOp('MaxPool', {
   attributes: POOL_ATTRS,
-  check: (a) => (attrInt(a, 'storage_order', 0) !== 0 ? 'storage_order 1 (column-major indices) is not supported' : null),
   run: ([x], a, ctx) => {
-    const X = need([x], 0, 'X');
+    const X0 = need([x], 0, 'X');
+    // libtorch pools floating types only: integer inputs pool in float64 (exact to 2^53) and cast back.
+    const X = isFloat(X0) ? X0 : cast(X0, 'float64');
     const spatial = X.shape.slice(2);
     const n = spatial.length;
     const win = windowOf(a, spatial, attrInts(a, 'kernel_shape')!);
     const ceil = attrInt(a, 'ceil_mode', 0) === 1;
     const half = win.kernel.map((k) => Math.floor(k / 2));
-    const { x: xp, sym } = padAsymmetric(X, win.pads, isFloat(X) ? -Infinity : -(2 ** 31), half);
+    const { x: xp, sym } = padAsymmetric(X, win.pads, -Infinity, half);
     const name = n === 1 ? 'max_pool1d_with_indices' : n === 2 ? 'max_pool2d_with_indices' : 'max_pool3d_with_indices';
+    const columnMajor = attrInt(a, 'storage_order', 0) === 1;
+    let y: Tensor, i: Tensor;
     if (n === 1) {
       // No 1-D variant with indices: pool as 2-D over a unit height.
-      const [y, i] = op<Tensor[]>('max_pool2d_with_indices', '', op('unsqueeze', '', xp, 2), [1, win.kernel[0]!], [1, win.strides[0]!], [0, sym[0]!], [1, win.dilations[0]!], ceil);
-      return finishMaxPool(op('squeeze', 'dim', y!, 2), op('squeeze', 'dim', i!, 2), X, xp, ctx.numOutputs);
+      const [y2, i2] = op<Tensor[]>('max_pool2d_with_indices', '', op('unsqueeze', '', xp, 2), [1, win.kernel[0]!], [1, win.strides[0]!], [0, sym[0]!], [1, win.dilations[0]!], ceil);
+      [y, i] = [op('squeeze', 'dim', y2!, 2), op('squeeze', 'dim', i2!, 2)];
+    } else {
+      const [y2, i2] = op<Tensor[]>(name, '', xp, win.kernel, win.strides, sym, win.dilations, ceil);
+      [y, i] = [y2!, i2!];
     }
-    const [y, i] = op<Tensor[]>(name, '', xp, win.kernel, win.strides, sym, win.dilations, ceil);
-    return finishMaxPool(y!, i!, X, xp, ctx.numOutputs);
+    if (X !== X0) y = cast(y, X0.dtype);
+    return finishMaxPool(y, i, X, xp, ctx.numOutputs, columnMajor);
   },
 });
 
-/** ONNX's Indices count over the whole input tensor (N, C and the spatial axes, row-major). */
-function finishMaxPool(y: Tensor, idx: Tensor, x: Tensor, padded: Tensor, outputs: number): Tensor | Tensor[] {
+/**
+ * ONNX's Indices count over the whole input tensor (N, C and the spatial axes); storage_order 1
+ * numbers each plane's cells column-major (the first spatial axis fastest), N and C as before.
+ */
+function finishMaxPool(y: Tensor, idx: Tensor, x: Tensor, padded: Tensor, outputs: number, columnMajor: boolean): Tensor | Tensor[] {
   if (outputs < 2) return y;
   if (padded !== x) throw new RangeError('Indices with asymmetric pads are not supported');
-  const plane = x.shape.slice(2).reduce((p, d) => p * d, 1);
+  const dims = x.shape.slice(2);
+  const plane = dims.reduce((p, d) => p * d, 1);
   const [nb, c] = x.shape as [number, number];
-  const base = op<Tensor>('mul', 'Scalar', op('reshape', '', op('arange', '', nb * c, 4, null, null, null), [nb, c, ...x.shape.slice(2).map(() => 1)]), plane);
-  return [y, op('add', 'Tensor', idx, base, 1)];
+  let within = idx;
+  if (columnMajor && dims.length > 1) {
+    // Row-major plane index -> coordinates -> column-major index.
+    let rest: Tensor = idx;
+    let rowStride = plane;
+    let colStride = 1;
+    within = op('zeros_like', '', idx, null, null, null, null, null);
+    const colStrides = dims.map((d) => { const s = colStride; colStride *= d; return s; });
+    dims.forEach((d, k) => {
+      rowStride /= d;
+      const coord = op<Tensor>('div', 'Tensor_mode', rest, op('full', '', [], rowStride, dtypeCode('int64'), null, null, null), 'floor');
+      rest = op('sub', 'Tensor', rest, op('mul', 'Scalar', coord, rowStride), 1);
+      within = op('add', 'Tensor', within, op('mul', 'Scalar', coord, colStrides[k]!), 1);
+    });
+  }
+  const base = op<Tensor>('mul', 'Scalar', op('reshape', '', op('arange', '', nb * c, 4, null, null, null), [nb, c, ...dims.map(() => 1)]), plane);
+  return [y, op('add', 'Tensor', within, base, 1)];
 }
 
 defineOp('AveragePool', {

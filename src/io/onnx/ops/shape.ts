@@ -5,7 +5,7 @@ import type { Tensor } from '../../../tensor/tensor.js';
 import { dtypeCode } from '../../../tensor/dtype.js';
 import { tensor } from '../../../tensor/create.js';
 import { dtypeOfOnnx, onnxTypeName } from '../proto.js';
-import { defineOp, attrInt, attrInts, attrFloat, type AttrValue } from './registry.js';
+import { defineOp, opHandler, attrInt, attrInts, attrFloat, type AttrValue } from './registry.js';
 import { op, need, ints, axis, cast, int64, scalarOf, isFloat } from './util.js';
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
@@ -243,13 +243,20 @@ defineOp('ScatterND', {
     const k = I.shape[I.ndim - 1]!;
     const cols = Array.from({ length: k }, (_, j) => wrapIndices(op('select', 'int', I, -1, j), X.shape[j]!));
     const red = a.reduction ?? 'none';
-    if (red !== 'none' && red !== 'add') {
-      if (red !== 'mul') throw new RangeError(`reduction '${red}' is not supported`);
-      const out = op<Tensor>('clone', '', X);
-      const cur = op<Tensor>('index', 'Tensor', out, cols);
-      return op('index_put', '', out, cols, op('mul', 'Tensor', cur, U), false);
-    }
-    return op('index_put', '', X, cols, U, red === 'add');
+    if (red === 'none' || red === 'add') return op('index_put', '', X, cols, U, red === 'add');
+    // mul, max, min: every update applies, duplicates included, so scatter_reduce over the
+    // flattened indexed dims (an index_put of gathered values would keep only the last duplicate).
+    const aten = ({ mul: 'prod', max: 'amax', min: 'amin' } as Record<string, string>)[red as string];
+    if (!aten) throw new RangeError(`reduction '${red}' is not supported (none, add, mul, max, min)`);
+    const indexed = X.shape.slice(0, k);
+    const rest = X.shape.slice(k);
+    let lin: Tensor = op('zeros_like', '', cols[0]!, null, null, null, null, null);
+    for (let j = 0; j < k; j++) lin = op('add', 'Tensor', op('mul', 'Scalar', lin, indexed[j]!), cols[j]!, 1);
+    const count = prod(I.shape.slice(0, -1));
+    const src = op<Tensor>('reshape', '', U, [count, prod(rest)]);
+    const index = op<Tensor>('expand', '', op('reshape', '', lin, [count, 1]), src.shape);
+    const flat = op<Tensor>('reshape', '', X, [prod(indexed), prod(rest)]);
+    return op('reshape', '', op('scatter_reduce', 'two', flat, 0, index, src, aten, true), X.shape);
   },
 });
 
@@ -292,6 +299,8 @@ defineOp('Pad', {
     if (mode === 'constant') return op('constant_pad_nd', '', X, torchPads, isFloat(X) ? { float: value } : value);
     const torchMode = mode === 'edge' ? 'replicate' : mode === 'reflect' ? 'reflect' : null;
     if (!torchMode) throw new RangeError(`mode '${mode}' is not supported (constant, reflect, edge)`);
+    // libtorch's reflect and replicate pads take floating types only: integers pad in float64 (exact to 2^53).
+    if (!isFloat(X)) return cast(opHandler('Pad').run([cast(X, 'float64'), p, v, ax], a, ctx) as Tensor, X.dtype);
     // libtorch pads only the trailing (rank - 2) dims in these modes: move padded dims there.
     while (torchPads.length > 0 && torchPads[torchPads.length - 1] === 0 && torchPads[torchPads.length - 2] === 0) torchPads.splice(-2, 2);
     const k = torchPads.length / 2;
