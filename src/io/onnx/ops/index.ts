@@ -3,4 +3,5 @@ import './elementwise.js';
 import './shape.js';
 import './reduce.js';
 import './nn.js';
+import './resize.js';
 export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';
