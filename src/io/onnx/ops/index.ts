@@ -4,4 +4,5 @@ import './shape.js';
 import './reduce.js';
 import './nn.js';
 import './resize.js';
+import './detection.js';
 export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';
