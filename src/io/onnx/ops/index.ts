@@ -5,4 +5,5 @@ import './reduce.js';
 import './nn.js';
 import './resize.js';
 import './detection.js';
+import './recurrent.js';
 export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';
