@@ -27,10 +27,12 @@ const cases: Case[] = [
   { name: 'bicubic align_corners', shape: [1, 1, 5, 6], spec: { mode: 'cubic', transform: 'align_corners' }, sizes: [1, 1, 8, 11], route: 'upsample_bicubic2d' },
   { name: 'cubic a=-0.5', shape: [1, 1, 4, 4], spec: { mode: 'cubic', cubicA: -0.5 }, scales: [1, 1, 2, 2], route: 'gather' },
   { name: 'linear over channels', shape: [1, 4, 3, 3], spec: {}, sizes: [1, 8, 3, 3], route: 'gather' },
-  { name: 'nearest x2 asymmetric floor', shape: [2, 3, 4, 5], spec: { mode: 'nearest', transform: 'asymmetric', nearest: 'floor' }, scales: [1, 1, 2, 2], route: 'broadcast' },
-  { name: 'nearest x3 half_pixel', shape: [1, 2, 3, 4], spec: { mode: 'nearest' }, scales: [1, 1, 3, 3], route: 'broadcast' },
+  { name: 'nearest x2 asymmetric floor', shape: [2, 3, 4, 5], spec: { mode: 'nearest', transform: 'asymmetric', nearest: 'floor' }, scales: [1, 1, 2, 2], route: 'upsample_nearest2d' },
+  { name: 'nearest x2 on channels and rows', shape: [1, 2, 3, 4], spec: { mode: 'nearest', transform: 'asymmetric', nearest: 'floor' }, scales: [1, 2, 2, 1], route: 'broadcast' },
+  { name: 'nearest x3 half_pixel', shape: [1, 2, 3, 4], spec: { mode: 'nearest' }, scales: [1, 1, 3, 3], route: 'upsample_nearest2d' },
   { name: 'nearest x2 round_prefer_ceil asymmetric', shape: [1, 1, 3, 3], spec: { mode: 'nearest', transform: 'asymmetric', nearest: 'round_prefer_ceil' }, scales: [1, 1, 2, 2], route: 'gather' },
-  { name: 'nearest x2 then 1.5', shape: [1, 1, 4, 4], spec: { mode: 'nearest', transform: 'asymmetric', nearest: 'floor' }, scales: [1, 1, 2, 1.5], route: 'broadcast+gather' },
+  { name: 'nearest x2 then 1.5', shape: [1, 1, 4, 4], spec: { mode: 'nearest', transform: 'asymmetric', nearest: 'floor' }, scales: [1, 1, 2, 1.5], route: 'upsample_nearest2d' },
+  { name: 'nearest half_pixel round_prefer_ceil x2 and x2.5', shape: [1, 1, 4, 4], spec: { mode: 'nearest', transform: 'half_pixel', nearest: 'round_prefer_ceil' }, scales: [1, 1, 2, 2.5], route: 'broadcast+gather' },
 ];
 
 for (const c of cases) {

@@ -4,12 +4,13 @@
 // coordinate_transformation_mode), then to a few source taps with weights (the mode). The plan
 // per axis is computed here in float64, the way the ONNX reference does it; the data then goes
 // through one of three paths:
-//  - nearest with an integer factor whose indices are floor(y / k) (what PyTorch's and most
-//    exporters' `Upsample(scale_factor=2)` produce): a broadcast copy, exact and one pass;
-//  - linear and cubic on the trailing spatial axes, in the modes libtorch's upsample kernels
-//    compute the same way (half_pixel, pytorch_half_pixel, align_corners when the output length is
-//    the scale times the input's exactly; cubic only with a = -0.75 and exclude_outside 0):
-//    upsample_linear1d / bilinear2d / trilinear3d / bicubic2d, which are what detection networks spend their time in;
+//  - libtorch's upsample kernels on the trailing spatial axes where they compute the same values
+//    (what detection networks spend their resizing time in): linear and cubic in half_pixel,
+//    pytorch_half_pixel and align_corners (when the output length is exactly the scale times the
+//    input's; cubic only with a = -0.75 and exclude_outside 0): upsample_linear1d / bilinear2d /
+//    trilinear3d / bicubic2d; nearest where upsample_nearest's indices are the plan's (checked
+//    once per axis size and scale by running it on the indices themselves);
+//  - other nearest resizes by an integer factor whose indices are floor(y / k): a broadcast copy;
 //  - anything else (the nearest rounding modes, cubic with another a or exclude_outside,
 //    asymmetric linear, tf_crop_and_resize with its extrapolation_value): per axis, an index_select
 //    of the taps and a weighted sum, with the weights from the plan.
@@ -17,6 +18,7 @@
 // 'simple' rounding (floor when enlarging an axis, ceil when shrinking it).
 import type { Tensor } from '../../../tensor/tensor.js';
 import { tensor } from '../../../tensor/create.js';
+import { tidy } from '../../../tensor/memory.js';
 import { defineOp, attrInt, attrFloat, attrInts, attrString, type AttrValue } from './registry.js';
 import { op, need, ints, isFloat, cast, int64 } from './util.js';
 
@@ -185,14 +187,20 @@ function gatherAxis(x: Tensor, p: AxisPlan, extrapolation: number): Tensor {
 
 /**
  * The libtorch upsample kernel that computes these plans the spec's way, or null: only the
- * trailing spatial axes of an [N, C, …] input resized, linear (1-3 spatial axes) or cubic (2) with
- * a = -0.75 and exclude_outside 0, and a coordinate mode libtorch computes the same way.
+ * trailing spatial axes of an [N, C, …] input resized; nearest where the kernel picks the same
+ * indices, linear (1-3 spatial axes) or cubic (2) with a = -0.75 and exclude_outside 0 in a
+ * coordinate mode libtorch computes the same way.
  */
-function torchKernel(rank: number, dtype: string, plans: AxisPlan[], s: ResizeSpec): { name: string; alignCorners: boolean } | null {
-  if (rank < 3 || rank > 5 || !(dtype === 'float32' || dtype === 'float64')) return null;
+function torchKernel(x: { ndim: number; dtype: string; device: string }, plans: AxisPlan[], s: ResizeSpec, scales: number[] | null): { name: string; alignCorners?: boolean } | null {
+  const rank = x.ndim;
+  if (rank < 3 || rank > 5 || !(x.dtype === 'float32' || x.dtype === 'float64')) return null;
   if (plans.some((p) => p.axis < 2 && !p.identity)) return null;
-  if (s.mode === 'nearest' || (s.mode === 'cubic' && (s.excludeOutside || rank !== 4 || s.cubicA !== -0.75))) return null;
   const spatial = plans.filter((p) => p.axis >= 2);
+  if (s.mode === 'nearest') {
+    if (!spatial.every((p) => nearestKernelAgrees(p, scales ? scales[p.axis]! : null, x.device))) return null;
+    return { name: ['upsample_nearest1d', 'upsample_nearest2d', 'upsample_nearest3d'][rank - 3]! };
+  }
+  if (s.mode === 'cubic' && (s.excludeOutside || rank !== 4 || s.cubicA !== -0.75)) return null;
   let alignCorners: boolean;
   if (s.transform === 'half_pixel') alignCorners = false;
   else if (s.transform === 'pytorch_half_pixel' && spatial.every((p) => p.outSize > 1)) alignCorners = false;
@@ -203,14 +211,40 @@ function torchKernel(rank: number, dtype: string, plans: AxisPlan[], s: ResizeSp
   return { name, alignCorners };
 }
 
+const nearestProbes = new Map<string, boolean>();
+
+/**
+ * Whether libtorch's nearest kernel picks the plan's source indices on this axis. Its index is
+ * floor(y * scale) in float32 (with special cases for factors 1 and 2), which matches the spec's
+ * asymmetric/floor exactly only where the rounding happens to agree; rather than emulate it, the
+ * kernel is run once on the indices 0 … in-1 for this (in, out, scale, device) and compared.
+ */
+function nearestKernelAgrees(p: AxisPlan, scale: number | null, device: string): boolean {
+  if (p.identity) return true;
+  const key = `${p.inSize},${p.outSize},${scale},${device}`;
+  let ok = nearestProbes.get(key);
+  if (ok === undefined) {
+    ok = tidy(() => {
+      const probe = tensor(Float32Array.from({ length: p.inSize }, (_, i) => i), { shape: [1, 1, p.inSize] });
+      const got = op<Tensor>('upsample_nearest1d', '', device === 'cpu' ? probe : probe.to({ device }), [p.outSize], scale);
+      const idx = got.to({ device: 'cpu' }).dataSync() as Float32Array;
+      return p.taps.every((t, y) => idx[y] === t);
+    });
+    nearestProbes.set(key, ok);
+  }
+  return ok;
+}
+
 /**
  * Runs the kernel. `scales` are the file's scale factors (libtorch then uses 1/scale for the
  * coordinates, as the spec does), or null when the file gave sizes (libtorch uses in/out, which
  * is the spec's scale then).
  */
-function torchUpsample(x: Tensor, kernel: { name: string; alignCorners: boolean }, plans: AxisPlan[], scales: number[] | null): Tensor {
+function torchUpsample(x: Tensor, kernel: { name: string; alignCorners?: boolean }, plans: AxisPlan[], scales: number[] | null): Tensor {
   const spatial = plans.filter((p) => p.axis >= 2);
-  return op(kernel.name, '', x, spatial.map((p) => p.outSize), kernel.alignCorners, ...spatial.map((p) => (scales ? scales[p.axis]! : null)));
+  const sc = spatial.map((p) => (scales ? scales[p.axis]! : null));
+  const size = spatial.map((p) => p.outSize);
+  return kernel.alignCorners === undefined ? op(kernel.name, '', x, size, ...sc) : op(kernel.name, '', x, size, kernel.alignCorners, ...sc);
 }
 
 interface ResizeOptions { scales?: number[]; sizes?: number[]; roi?: number[]; fast?: boolean }
@@ -233,7 +267,7 @@ export function resizeRoute(shape: readonly number[], dtype: string, spec: Resiz
   const plans = plansFor(shape, spec, opts);
   const todo = plans.filter((p) => !p.identity);
   if (todo.length === 0) return 'copy';
-  const kernel = torchKernel(shape.length, dtype, plans, spec);
+  const kernel = torchKernel({ ndim: shape.length, dtype, device: 'cpu' }, plans, spec, opts.sizes ? null : opts.scales ?? null);
   if (kernel) return kernel.name;
   const parts = todo.map((p) => (p.repeat > 0 ? 'broadcast' : 'gather'));
   return [...new Set(parts)].join('+');
@@ -249,8 +283,9 @@ export function resizeTensor(x: Tensor, spec: ResizeSpec, opts: ResizeOptions): 
   if (todo.length === 0) return x.clone();
   const fast = opts.fast ?? true;
   if (fast) {
-    const kernel = torchKernel(x.ndim, x.dtype, plans, spec);
-    if (kernel) return torchUpsample(x, kernel, plans, opts.sizes ? null : opts.scales!);
+    const scales = opts.sizes ? null : opts.scales!;
+    const kernel = torchKernel(x, plans, spec, scales);
+    if (kernel) return torchUpsample(x, kernel, plans, scales);
   }
   const float = isFloat(x);
   let y = x;
