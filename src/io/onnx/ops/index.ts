@@ -6,4 +6,7 @@ import './nn.js';
 import './quantize.js';
 import './signal.js';
 import './misc.js';
+import './resize.js';
+import './detection.js';
+import './recurrent.js';
 export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';
