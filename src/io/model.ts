@@ -6,6 +6,9 @@ import { readFileSync } from 'node:fs';
 import { Network, type NetworkConfig } from '../nn/network.js';
 import { tidy } from '../tensor/memory.js';
 import { loadSafetensors, saveSafetensors, SafetensorsError } from './safetensors.js';
+// Imported ONNX networks are saved as onnxNode layers: loading one needs the layer type and its op handlers registered.
+import './onnx/node-layer.js';
+import './onnx/ops/index.js';
 
 export const MODEL_FORMAT = 'dlkit-model';
 
