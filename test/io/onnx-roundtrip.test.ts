@@ -274,3 +274,26 @@ test('export refuses an opset older than the imported nodes, naming it', { skip:
     assert.throws(() => networkToOnnx(net, { opset: at - 1 }), new RegExp(`option 'opset' must be an integer from ${at} to 21 \\(the network's imported ONNX nodes were read at opset ${at}\\), got ${at - 1}`));
   } finally { net.dispose(); }
 }));
+
+test('an imported network with a dlkit layer appended exports at max(13, the file opset) and runs in onnxruntime', () => noLeaks(async () => {
+  const f = fixture();
+  const imported = importONNX(RESNET);
+  const config = imported.config();
+  const state = imported.stateDict();
+  config.layers.push({ type: 'softmax', name: 'prob' });
+  config.connections.push([config.outputs[0]!, 'prob']);
+  config.outputs = ['prob'];
+  const net = dl.Network.fromConfig(config);
+  try {
+    net.loadStateDict(state);
+    assert.deepEqual(networkOpset(net), { default: 13, min: 13, importedAt: 13 });
+    const file = path.join(dir, 'resnet-softmax.onnx');
+    await exportONNX(net, file);
+    const session = await ort.InferenceSession.create(file);
+    const { x, y, xShape } = ROWS(f, 3);
+    const r = await session.run({ input: new ort.Tensor('float32', Float32Array.from(x), xShape) });
+    const expected = dl.tidy(() => Array.from(dl.tensor(Float32Array.from(y), { shape: [3, y.length / 3] }).softmax(1).dataSync() as Float32Array));
+    checkClose(r[session.outputNames[0]!]!.data as Float32Array, expected, 'onnxruntime softmax of the imported ResNet');
+    await session.release();
+  } finally { net.dispose(); imported.dispose(); }
+}));
