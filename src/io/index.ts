@@ -9,7 +9,7 @@ export {
   importONNX, importONNXModel, OnnxNode, OnnxError, supportedOps as supportedOnnxOps,
   type ImportOnnxOptions,
 } from './onnx/index.js';
-export { exportONNX, networkToOnnx, OnnxExportError, ONNX_EXPORT_OPSETS, type ExportOnnxOptions, type OnnxExportContext, type OnnxLayerExport } from './onnx/export.js';
+export { exportONNX, networkToOnnx, networkOpset, OnnxExportError, ONNX_EXPORT_OPSETS, OLDEST_RUNNABLE_OPSET, type ExportOnnxOptions, type OnnxExportContext, type OnnxLayerExport } from './onnx/export.js';
 export { ONNX_EXPORT_LAYERS, registerOnnxExport, onnxExportTable, onnxOperatorUrl } from './onnx/export-layers.js';
 export {
   loadTorchScript, decodeTorchScript, isTorchScriptFile, inspectTorchFile, inspectTorchBytes, liveTorchScriptModules,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Network, type NetworkConfig } from '../nn/network.js';
 import { tidy } from '../tensor/memory.js';
 import { loadSafetensors, saveSafetensors, SafetensorsError } from './safetensors.js';
-// Imported ONNX networks hold onnxNode layers: the type must be registered before a model file is read.
+// Imported ONNX networks are saved as onnxNode layers: loading one needs the layer type and its op handlers registered.
 import './onnx/node-layer.js';
 import './onnx/ops/index.js';
 

@@ -321,7 +321,8 @@ export class Network {
             outs = new Array(layer.numOutputs).fill(null);
             if (args.every((a) => a !== null)) {
               try {
-                const r = noGrad(() => layer.forward(args as Tensor[], { training: false }));
+                // tidy: the layer's temporaries are freed here, as in forward.
+                const r = tidy(() => noGrad(() => layer.forward(args as Tensor[], { training: false })));
                 outs = Array.isArray(r) ? r : [r];
               } catch (err) {
                 if (!layer.shapeFromValues) throw err;

@@ -3,14 +3,15 @@
 // generated from `ops` and `note`. Every handler reproduces the layer's `forward` in inference
 // mode, read from the layer (src/nn/layers/) and its functional op (src/nn/functional/).
 //
-// Extension point for imported networks: the ONNX importer's generic layer type 'onnxNode'
-// (options { op, domain, attributes }, its initializers held as params/buffers) gets its entry
-// here as `onnxNode: { ops: ['(any)'], export: (l, ctx) => ctx.node(l.op, [...ctx.inputs,
-// ...its params via ctx.param], l.attributes, { output: ctx.output, domain: l.domain }) }`;
-// `registerOnnxExport` adds one from outside this file.
+// Imported networks: an 'onnxNode' layer is written back as the node it was read from (its op,
+// domain, attributes, its held tensors as initializers under the file's names), a
+// 'tensorInput' as a graph input of its dtype. `registerOnnxExport` adds a handler from
+// outside this file.
 import type { Layer } from '../../nn/layer.js';
 import type * as L from '../../nn/layers/index.js';
-import type { AttributeProto } from './proto.js';
+import type { OnnxNode } from './node-layer.js';
+import type { AttrValue } from './ops/registry.js';
+import { tensorToProto, ATTR_TYPE_CODES, type AttributeProto, type OnnxAttrType } from './proto.js';
 import type { OnnxExportContext, OnnxLayerExport } from './export.js';
 
 /** The operator's page in the ONNX operator docs. */
@@ -26,8 +27,8 @@ export const attr = {
   floats: (v: readonly number[]): Attr => ({ type: 6, floats: [...v] }),
 };
 
-const handler = <T extends Layer>(ops: readonly string[], exportFn: (layer: T, ctx: OnnxExportContext) => string, note?: string): OnnxLayerExport =>
-  ({ ops, ...(note ? { note } : {}), export: exportFn as (layer: Layer, ctx: OnnxExportContext) => string });
+const handler = <T extends Layer>(ops: readonly string[], exportFn: (layer: T, ctx: OnnxExportContext) => string | readonly string[], note?: string): OnnxLayerExport =>
+  ({ ops, ...(note ? { note } : {}), export: exportFn as (layer: Layer, ctx: OnnxExportContext) => string | readonly string[] });
 
 /** Per-observation input shape of slot `i` (the network has built the layer). */
 const inShape = (layer: Layer, i = 0): readonly number[] => layer.inputShapes![i]!;
@@ -171,6 +172,89 @@ function gelu(layer: L.GELU, ctx: OnnxExportContext): string {
   return ctx.node('Mul', [ctx.node('Mul', [x, onePlus]), ctx.constant('half', [0.5], [])], {}, { output: ctx.output });
 }
 
+/** An imported node's attribute in its recorded ONNX type; without one, integers are ints (lists: ints when every element is). */
+function nodeAttr(name: string, v: AttrValue, type: OnnxAttrType | undefined, where: string): Attr {
+  const kind = type ?? (typeof v === 'string' ? 'string' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float')
+    : v.some((x) => typeof x === 'string') ? 'strings' : (v as number[]).every(Number.isInteger) ? 'ints' : 'floats');
+  const bad = () => new TypeError(`exportONNX: ${where}: attribute '${name}' is recorded as ${kind}, its value is ${JSON.stringify(v)}`);
+  const utf8 = (x: string) => new TextEncoder().encode(x);
+  switch (kind) {
+    case 'float': case 'int': if (typeof v !== 'number') throw bad(); return kind === 'int' ? attr.int(v) : attr.float(v);
+    case 'string': if (typeof v !== 'string') throw bad(); return attr.string(v);
+    case 'floats': case 'ints': if (!Array.isArray(v) || v.some((x) => typeof x !== 'number')) throw bad(); return { type: ATTR_TYPE_CODES[kind], [kind]: [...v] };
+    case 'strings': if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw bad(); return { type: ATTR_TYPE_CODES.strings, strings: (v as string[]).map(utf8) };
+  }
+}
+
+// Opset 7 (ONNX 1.2) removed the legacy attributes: the elementwise ops' 'broadcast' and 'axis'
+// (numpy broadcasting from 7: https://github.com/onnx/onnx/blob/main/docs/Changelog.md#Add-7),
+// Gemm's 'broadcast' (C broadcasts to the result), BatchNormalization's and Dropout's 'is_test'
+// (inference is the one-output form); PRelu's slope broadcasts from the right. Legacy broadcasting aligned B to A from 'axis'; numpy
+// aligns from the right, the same when axis = rank(A) - rank(B).
+const LEGACY_BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'And', 'Or', 'Xor', 'Equal', 'Greater', 'Less']);
+function toOpset7(l: OnnxNode, inputs: string[], attributes: Record<string, Attr>, ctx: OnnxExportContext): void {
+  if (LEGACY_BROADCAST.has(l.op)) {
+    const axis = attributes.axis?.i;
+    if (axis !== undefined && attributes.broadcast?.i === 1) {
+      const batched = ctx.network.inputLayers.every((x) => x.batched);
+      // Full ranks: wired tensors carry the batch in a batched network, held initializers do not.
+      let wired = 0;
+      const ranks = l.slots.slice(0, 2).map((s) => {
+        if (s === null) return undefined;
+        if ('held' in s) return l.held[s.held]!.shape.length;
+        const shape = l.inputShapes?.[wired++];
+        return shape ? shape.length + (batched ? 1 : 0) : undefined;
+      });
+      const [ra, rb] = ranks;
+      const a = ra !== undefined && axis < 0 ? axis + ra : axis;
+      if (ra === undefined || rb === undefined || a !== ra - rb) {
+        throw new RangeError(`exportONNX: layer '${l.name}' (onnxNode ${l.op}, opset ${l.opset}): legacy broadcasting from axis ${axis} (inputs of rank ${ra ?? '?'} and ${rb ?? '?'}) has no opset-7 form without reshaping; export with option opset: ${l.opset}`);
+      }
+    }
+    delete attributes.broadcast;
+    delete attributes.axis;
+  }
+  if (l.op === 'Gemm') delete attributes.broadcast;
+  if (l.op === 'PRelu') {
+    // PRelu-6's slope of shape (C) is per channel (axis 1); from 7 it broadcasts from the right:
+    // Unsqueeze it to (C, 1, ...).
+    const rank = (l.inputShapes?.[0]?.length ?? 0) + (ctx.network.inputLayers.every((x) => x.batched) ? 1 : 0);
+    const s = l.slots[1];
+    const slopeShape = s && 'held' in s ? l.held[s.held]!.shape : l.inputShapes?.[1];
+    if (slopeShape && slopeShape.length === 1 && slopeShape[0]! > 1 && rank > 2) {
+      inputs[1] = ctx.node('Unsqueeze', [inputs[1]!], { axes: attr.ints(Array.from({ length: rank - 2 }, (_, i) => i + 1)) });
+    }
+  }
+  if (l.op === 'BatchNormalization' || l.op === 'Dropout') delete attributes.is_test;
+}
+
+/**
+ * An imported ONNX node, re-emitted as read: op, domain, attributes (tensor attributes are
+ * held as '@<name>' and go back as tensor attributes), wired inputs in slot order, held
+ * initializers under the file's names (the held keys), '' for omitted optional inputs and
+ * outputs. A shared initializer the importer made a Constant layer of is an initializer again.
+ */
+function onnxNode(l: OnnxNode, ctx: OnnxExportContext): readonly string[] {
+  if (l.op === 'Constant' && !l.domain && l.slots.length === 1 && l.slots[0] && 'held' in l.slots[0] && l.slots[0].held === 'value') {
+    return [ctx.initializer('value', ctx.output)];
+  }
+  let wired = 0;
+  const inputs = l.slots.map((s) => (s === null ? '' : 'wire' in s ? ctx.inputs[wired++]! : ctx.initializer(s.held, s.held)));
+  const where = `layer '${l.name}' (onnxNode ${l.op})`;
+  const attributes: Record<string, Attr> = {};
+  for (const [name, v] of Object.entries(l.attributes)) attributes[name] = nodeAttr(name, v, l.attributeTypes[name], where);
+  for (const key of Object.keys(l.held)) {
+    if (!key.startsWith('@')) continue;
+    const t = l.buffers.get(key) ?? l.params.get(key)!;
+    attributes[key.slice(1)] = { type: 4, t: tensorToProto(t, '') };
+  }
+  // Outputs the file left out ('') stay out: nothing reads them.
+  if (l.opset < 7 && ctx.opset >= 7) toOpset7(l, inputs, attributes, ctx);
+  const outputs = ctx.outputs.map((v, k) => (l.outputNames.length > k && !l.outputNames[k] ? '' : v));
+  ctx.node(l.op, inputs, attributes, { outputs, ...(l.domain ? { domain: l.domain } : {}) });
+  return ctx.outputs;
+}
+
 /** The input layers: data enters unchanged (featureInput, sequenceInput), so the value is the graph input. */
 const passThrough = (_l: Layer, ctx: OnnxExportContext) => ctx.inputs[0]!;
 
@@ -191,6 +275,16 @@ export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
     return x;
   }, "the normalization as nodes at the input: 'rescale-zero-one' Div by 255, 'zerocenter' Sub of the mean, 'zscore' Sub and Div by the std"),
   featureInput: handler(['(graph input)'], passThrough),
+  // A graph input of the layer's dtype: batched, its first dimension is dynamic ('N'); unbatched, every dimension is fixed.
+  tensorInput: { ...handler(['(graph input)'], passThrough, 'the dtype kept; unbatched inputs with fixed dims'), anyOpset: true },
+  // Any op the importer reads (src/io/onnx/ops), written back at the opset it was read at.
+  onnxNode: {
+    ...handler<OnnxNode>(['(the imported op)'], onnxNode, "imported ONNX nodes as read: the file's op, attributes, tensor and initializer names, and opset"),
+    anyOpset: true,
+    opsetOf: (l) => (l as OnnxNode).opset,
+    valueNames: (l) => (l as OnnxNode).outputNames,
+    valueTypes: (l) => (l as OnnxNode).outputTypes,
+  },
   sequenceInput: handler(['(graph input)'], passThrough),
   conv1d: handler<L.Conv1d>(['Conv'], conv, "padding 'same' as explicit pads"),
   conv2d: handler<L.Conv2d>(['Conv'], conv, "groups, dilation; padding 'same' as explicit pads"),

@@ -11,10 +11,10 @@ import { tensorInput } from '../../nn/layers/input.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { isFloating, type DType } from '../../tensor/dtype.js';
 import {
-  decodeModel, tensorFromProto, attributeValue, dtypeOfOnnx, onnxTypeName, OnnxError,
-  type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto,
+  decodeModel, tensorFromProto, attributeValue, attributeType, dtypeOfOnnx, onnxTypeName, OnnxError,
+  type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto, type OnnxAttrType,
 } from './proto.js';
-import { OnnxNode, type HeldSpec, type OnnxSlot } from './node-layer.js';
+import { OnnxNode, type HeldSpec, type OnnxSlot, type OnnxValueType } from './node-layer.js';
 import { hasOp, opHandler, type AttrValue } from './ops/registry.js';
 import './ops/index.js';
 
@@ -136,6 +136,15 @@ export function importONNXModel(model: ModelProto, options: ImportOnnxOptions & 
   for (const [name, t] of initializers) if (reads.has(name) && !dtypeOfOnnx(t.data_type ?? 0)) problems.push(`initializer '${name}' has element type ${onnxTypeName(t.data_type ?? 0)}, which libtorch has no dtype for`);
   if (problems.length) throw new OnnxError(file, `cannot import:\n  ${problems.join('\n  ')}`);
 
+  // The types the file declares for tensors (kept for export).
+  const declared = new Map<string, OnnxValueType>();
+  for (const v of [...(graph.value_info ?? []), ...(graph.output ?? [])]) {
+    const tt = v.type?.tensor_type;
+    const dtype = dtypeOfOnnx(tt?.elem_type ?? 0);
+    const dims = tt?.shape?.dim?.map((d) => (d.dim_param ? d.dim_param : d.dim_value !== undefined ? Number(d.dim_value) : null));
+    if (dtype) declared.set(v.name, { dtype, ...(dims ? { dims } : {}) });
+  }
+
   // ---- make the layers ----
   const made: Tensor[] = [];
   const loaded = (t: TensorProto) => { const x = tensorFromProto(t, { file, baseDir: options.baseDir }); made.push(x); return x; };
@@ -175,10 +184,17 @@ export function importONNXModel(model: ModelProto, options: ImportOnnxOptions & 
         if (a.type === 9) problems.push(`node '${name}' (${n.op_type}): tensor-list attribute '${a.name}' is not supported`);
       }
       const attrs: Record<string, AttrValue> = {};
-      for (const a of n.attribute ?? []) if (a.type !== 4 && a.type !== 9 && a.name !== 'consumed_inputs') attrs[a.name] = attributeValue(a) as AttrValue;
+      const attributeTypes: Record<string, OnnxAttrType> = {};
+      for (const a of n.attribute ?? []) {
+        const type = attributeType(a);
+        if (!type || a.name === 'consumed_inputs') continue;
+        attrs[a.name] = attributeValue(a) as AttrValue;
+        attributeTypes[a.name] = type;
+      }
       layers.push(new OnnxNode({
-        name, op: n.op_type, domain: n.domain || undefined, opset, attributes: attrs, inputs: slots,
+        name, op: n.op_type, domain: n.domain || undefined, opset, attributes: attrs, attributeTypes, inputs: slots,
         outputs: Math.max(1, (n.output ?? []).length), inputNames: [...(n.input ?? [])], outputNames: [...(n.output ?? [])], held,
+        outputTypes: (n.output ?? []).map((o) => declared.get(o) ?? null),
       }, initial));
     }
     if (problems.length) throw new OnnxError(file, `cannot import:\n  ${problems.join('\n  ')}`);

@@ -8,6 +8,7 @@ import { callOp, Tensor } from '../../tensor/tensor.js';
 import { zeros } from '../../tensor/create.js';
 import { isFloating, type DType } from '../../tensor/dtype.js';
 import { opHandler, type AttrValue } from './ops/registry.js';
+import type { OnnxAttrType } from './proto.js';
 
 /** Where one ONNX input of the node comes from. */
 export type OnnxSlot =
@@ -22,6 +23,11 @@ export interface HeldSpec {
   learnable: boolean;
 }
 
+export interface OnnxValueType {
+  dtype: DType;
+  dims?: (number | string | null)[];
+}
+
 export interface OnnxNodeOptions extends LayerOptions {
   op: string;
   /** '' for the default ai.onnx domain. */
@@ -29,12 +35,22 @@ export interface OnnxNodeOptions extends LayerOptions {
   /** The opset the file was written for (handlers follow that version's semantics). */
   opset: number;
   attributes?: Record<string, AttrValue>;
+  /**
+   * Each attribute's ONNX type, so export writes 1.0 back as a float and [] as the right list
+   * kind; without it export infers (integers as ints).
+   */
+  attributeTypes?: Record<string, OnnxAttrType>;
   inputs: OnnxSlot[];
   /** How many outputs the node has. */
   outputs?: number;
   /** The ONNX tensor names of the node's inputs and outputs (kept for export and messages). */
   inputNames?: string[];
   outputNames?: string[];
+  /**
+   * The types the file declares for the outputs (graph outputs, value_info), null where it
+   * declares none: what export declares for them. Dims: sizes, symbolic names, null for unknown.
+   */
+  outputTypes?: (OnnxValueType | null)[];
   held?: Record<string, HeldSpec>;
 }
 
@@ -47,9 +63,11 @@ export class OnnxNode extends Layer {
   readonly domain: string;
   readonly opset: number;
   readonly attributes: Record<string, AttrValue>;
+  readonly attributeTypes: Record<string, OnnxAttrType>;
   readonly slots: OnnxSlot[];
   readonly inputNames: string[];
   readonly outputNames: string[];
+  readonly outputTypes: (OnnxValueType | null)[];
   readonly held: Record<string, HeldSpec>;
   #initial: Map<string, Tensor> | null;
 
@@ -60,11 +78,13 @@ export class OnnxNode extends Layer {
     this.domain = o.domain ?? '';
     this.opset = o.opset;
     this.attributes = { ...(o.attributes ?? {}) };
+    this.attributeTypes = { ...(o.attributeTypes ?? {}) };
     this.slots = o.inputs.map((s) => (s === null ? null : 'held' in s ? { held: s.held } : { wire: true }));
     this.numInputs = this.slots.filter((s) => s && 'wire' in s).length;
     this.numOutputs = o.outputs ?? 1;
     this.inputNames = [...(o.inputNames ?? [])];
     this.outputNames = [...(o.outputNames ?? [])];
+    this.outputTypes = (o.outputTypes ?? []).map((t) => (t ? { dtype: t.dtype, ...(t.dims ? { dims: [...t.dims] } : {}) } : null));
     this.held = Object.fromEntries(Object.entries(o.held ?? {}).map(([k, v]) => [k, { shape: [...v.shape], dtype: v.dtype, learnable: v.learnable }]));
     for (const s of this.slots) if (s && 'held' in s && !this.held[s.held]) throw new RangeError(`onnxNode '${o.name ?? ''}': input slot holds '${s.held}', which 'held' does not describe`);
     this.#initial = initial ?? null;
@@ -116,8 +136,10 @@ export class OnnxNode extends Layer {
     return {
       op: this.op, domain: this.domain || undefined, opset: this.opset,
       attributes: Object.keys(this.attributes).length ? this.attributes : undefined,
+      attributeTypes: Object.keys(this.attributeTypes).length ? this.attributeTypes : undefined,
       inputs: this.slots, outputs: this.numOutputs,
       inputNames: this.inputNames, outputNames: this.outputNames,
+      outputTypes: this.outputTypes.some((d) => d) ? this.outputTypes : undefined,
       held: Object.keys(this.held).length ? this.held : undefined,
     };
   }

@@ -211,6 +211,26 @@ export type AttributeValue = number | string | number[] | string[] | TensorProto
 
 const utf8 = new TextDecoder();
 
+/** AttributeProto.AttributeType by name, for the attribute kinds a layer config stores (tensors are held, graphs unsupported). */
+export type OnnxAttrType = 'float' | 'int' | 'string' | 'floats' | 'ints' | 'strings';
+const ATTR_TYPES: Record<number, OnnxAttrType> = { 1: 'float', 2: 'int', 3: 'string', 6: 'floats', 7: 'ints', 8: 'strings' };
+export const ATTR_TYPE_CODES: Record<OnnxAttrType, number> = { float: 1, int: 2, string: 3, floats: 6, ints: 7, strings: 8 };
+
+/**
+ * The kind of a non-tensor attribute: its declared type, or for files written before 'type'
+ * was required the field that is set (as attributeValue reads it); null for tensors and graphs.
+ */
+export function attributeType(a: AttributeProto): OnnxAttrType | null {
+  if (a.type) return ATTR_TYPES[a.type] ?? null;
+  if (a.floats?.length) return 'floats';
+  if (a.ints?.length) return 'ints';
+  if (a.strings?.length) return 'strings';
+  if (a.t || a.g) return null;
+  if (a.s) return 'string';
+  if (a.i !== undefined) return 'int';
+  return 'float';
+}
+
 /** The value of an attribute by its declared type (AttributeProto.AttributeType). */
 export function attributeValue(a: AttributeProto): AttributeValue {
   switch (a.type) {
