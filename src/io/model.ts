@@ -9,6 +9,7 @@ import { loadSafetensors, saveSafetensors, SafetensorsError } from './safetensor
 // Imported ONNX networks are saved as onnxNode layers: loading one needs the layer type and its op handlers registered.
 import './onnx/node-layer.js';
 import './onnx/ops/index.js';
+import './onnx/inference.js';
 
 export const MODEL_FORMAT = 'dlkit-model';
 

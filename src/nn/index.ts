@@ -4,3 +4,4 @@ export { Network, type Connection, type GraphSpec, type NetworkConfig, type Netw
 export { registerLayer, layerFromConfig, layerTypes } from './registry.js';
 export { type Initializer } from './init.js';
 export * as functional from './functional/index.js';
+export { InferencePlan, describeForInference, type InferenceRole, type InferencePlanInfo } from './inference-plan.js';

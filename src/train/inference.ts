@@ -3,15 +3,27 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { tidy } from '../tensor/memory.js';
 import type { Network } from '../nn/network.js';
+import { InferencePlan } from '../nn/inference-plan.js';
 import { mapBatches, classifyOutputs, type InferenceInput, type Classification } from '../data/batch-inference.js';
 
 export type { InferenceInput, Classification };
 
 /** Runs the network in inference mode over `data` in batches; returns the concatenated output of `layer` (default: the output). */
-function run(network: Network, data: InferenceInput, layer: string | undefined, batchSize: number): Promise<Tensor> {
-  // Predictions follow the network's test-time augmentation; a layer's activations are the image's own.
-  return mapBatches(data, batchSize, network.device, (input) =>
-    layer ? network.forward(input, { training: false, outputs: [layer] }) as Tensor : network.infer(input));
+async function run(network: Network, data: InferenceInput, layer: string | undefined, batchSize: number): Promise<Tensor> {
+  // A layer's activations are the image's own, from the network itself.
+  if (layer) return mapBatches(data, batchSize, network.device, (input) => network.forward(input, { training: false, outputs: [layer] }) as Tensor);
+  // Predictions go through the inference plan (batch norm folded, channels-last weights), compiled
+  // once per call so that they always see the network's current weights, and follow its
+  // test-time augmentation as Network.infer does.
+  const plan = new InferencePlan(network, { channelsLast: network.channelsLast });
+  try {
+    const once = (x: Tensor) => plan.forward(x) as Tensor;
+    return await mapBatches(data, batchSize, network.device, (input) => (network.testTimeAugmentation === 'reflectX'
+      ? tidy(() => once(input).add(once(input.flip(-1))).mul_(0.5))
+      : once(input)));
+  } finally {
+    plan.dispose();
+  }
 }
 
 export interface InferenceOptions {

@@ -17,6 +17,7 @@ import {
 import { OnnxNode, type HeldSpec, type OnnxSlot, type OnnxValueType } from './node-layer.js';
 import { hasOp, opHandler, type AttrValue } from './ops/registry.js';
 import './ops/index.js';
+import './inference.js';
 
 export interface ImportOnnxOptions {
   /**

@@ -56,7 +56,7 @@ abstract class ConvNd extends Layer {
   }
 
   /** Per spatial dim: [padBefore, padAfter]. */
-  protected pads(sizes: readonly number[]): [number, number][] {
+  pads(sizes: readonly number[]): [number, number][] {
     return sizes.map((n, i) => {
       if (this.padding !== 'same') return [this.padding[i]!, this.padding[i]!];
       const s = this.stride[i]!;
