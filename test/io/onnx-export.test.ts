@@ -1,12 +1,15 @@
 // ONNX export checked by running the file: every exported network runs in onnxruntime-node
 // (an independent implementation of the operators) at batch sizes 1 and 3 and must give what
 // dlkit's forward gives in inference mode. Networks cover every registered layer type, the
-// default preset's CNN (channels-last), a ResNet/Inception-shaped graph, and the options.
+// default preset's CNN (channels-last), a ResNet/Inception-shaped graph, the options, the
+// Caffe-imported fixture networks (whose exported files must also give OpenCV's outputs) and
+// the CIFAR ResNet-20.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import * as dl from '../../src/index.js';
 import { Network, nn, type Tensor } from '../../src/index.js';
@@ -138,16 +141,96 @@ const CASES: Record<string, () => Network> = {
     nn.fullyConnected({ outputSize: 3, bias: false }),
     nn.softmax(),
   ]),
+  'image: bgr, zscore and scale input, batch norm without affine, scale, bias, LRN within channels, subsample-pad, power, slice, reshape': () => Network.series([
+    nn.imageInput({ inputSize: [3, 9, 8], normalization: 'zscore', mean: [100, 110, 120], std: [50, 60, 70], scale: 0.5, bgr: true }),
+    nn.conv2d({ filters: 6, kernelSize: 3, padding: 1 }),
+    nn.batchNorm({ affine: false, epsilon: 1e-3 }),
+    nn.scale({ bias: true }),
+    nn.relu(),
+    nn.localResponseNorm({ size: 3, alpha: 0.5, beta: 0.75, k: 1.5, region: 'within' }),
+    nn.subsamplePad2d({ stride: 2, padChannels: [1, 2] }), // [9, 5, 4]: the odd row kept
+    nn.scale(),
+    nn.bias(),
+    nn.power({ power: 2, scale: 0.5, shift: 1 }),
+    nn.slice({ start: 2, end: 7 }), // channels: [5, 5, 4]
+    nn.slice({ dim: 3, start: 1, end: 4 }), // [5, 5, 3]
+    nn.subsamplePad2d({ stride: [1, 2], padChannels: 0 }), // Slice only: [5, 5, 2]
+    nn.subsamplePad2d({ stride: 1, padChannels: [0, 1] }), // Pad only: [6, 5, 2]
+    nn.subsamplePad2d({ stride: 1 }), // neither: Identity
+    nn.power({ scale: -2, shift: 0.5 }), // no Pow
+    nn.power(), // the identity
+    nn.reshape({ shape: [-1, 4, 5] }), // [3, 4, 5]
+    nn.localResponseNorm({ size: 3, alpha: 0.1, region: 'within' }),
+    nn.reshape({ shape: [12, 5] }),
+    nn.fullyConnected({ outputSize: 4 }),
+  ]),
+  'sequence: scale with bias and bias on (C, L), batch norm without affine, slice along the length': () => Network.series([
+    nn.sequenceInput({ inputSize: [3, 12] }),
+    nn.conv1d({ filters: 4, kernelSize: 3 }),
+    nn.scale({ bias: true }),
+    nn.batchNorm({ affine: false }),
+    nn.bias(),
+    nn.slice({ dim: 2, start: 3, end: 9 }),
+    nn.reshape({ shape: [6, 4] }),
+    nn.fullyConnected({ outputSize: 3 }),
+  ]),
+  'features: elementwise sum with coefficients, prod and max of several inputs, scale and bias on (C), power': () => {
+    const fc = (name: string) => nn.fullyConnected({ outputSize: 4, name });
+    return Network.graph({
+      layers: [
+        nn.featureInput({ inputSize: 5, name: 'x' }), fc('a'), fc('b'), fc('c'),
+        nn.elementwise({ operation: 'sum', numInputs: 3, coefficients: [0.5, -1.5, 1], name: 'wsum' }),
+        nn.elementwise({ operation: 'prod', numInputs: 3, name: 'prod' }),
+        nn.elementwise({ operation: 'max', numInputs: 3, name: 'max' }),
+        nn.elementwise({ name: 'sum' }),
+        nn.elementwise({ coefficients: [2, 1], name: 'sum2' }),
+        nn.scale({ bias: true, name: 'affine' }), nn.bias({ name: 'shift' }), nn.batchNorm({ affine: false, name: 'bn' }),
+        nn.power({ power: 3, shift: 0.25, name: 'cube' }),
+        nn.reshape({ shape: [2, 2], name: 'square' }), nn.slice({ dim: 2, start: 1, end: 2, name: 'column' }), nn.flatten({ name: 'flat' }),
+      ],
+      connections: [
+        ['x', 'a'], ['x', 'b'], ['x', 'c'],
+        ['a', 'wsum'], ['b', 'wsum'], ['c', 'wsum'],
+        ['wsum', 'prod'], ['b', 'prod'], ['c', 'prod'],
+        ['prod', 'max'], ['a', 'max'], ['wsum', 'max'],
+        ['max', 'sum'], ['c', 'sum'],
+        ['sum', 'sum2'], ['a', 'sum2'],
+        ['sum2', 'affine'], ['affine', 'shift'], ['shift', 'bn'], ['bn', 'cube'],
+        ['cube', 'square'], ['square', 'column'], ['column', 'flat'],
+      ],
+    });
+  },
+};
+
+/** Layer options added after the first export, each of which some case must use. */
+const OPTIONS_EXERCISED: Record<string, (l: Layer) => boolean> = {
+  "imageInput's bgr": (l) => l instanceof nn.ImageInput && l.bgr,
+  "imageInput's scale": (l) => l instanceof nn.ImageInput && l.scale !== 1,
+  "batchNorm's affine: false": (l) => l instanceof nn.BatchNorm && !l.affine,
+  "localResponseNorm's region 'within'": (l) => l instanceof nn.LocalResponseNorm && l.region === 'within',
+  "scale's bias": (l) => l instanceof nn.Scale && l.bias,
+  "elementwise's coefficients": (l) => l instanceof nn.Elementwise && l.coefficients !== null,
+  "elementwise 'prod'": (l) => l instanceof nn.Elementwise && l.operation === 'prod',
+  "elementwise 'max'": (l) => l instanceof nn.Elementwise && l.operation === 'max',
 };
 
 test('every registered layer type has an ONNX export, and the cases use every one', () => {
   const missing = layerTypes().filter((t) => !(t in ONNX_EXPORT_LAYERS));
   assert.deepEqual(missing, [], 'registered layer types without an export');
   const used = new Set<string>();
-  for (const make of Object.values(CASES)) { const net = make(); net.layers.forEach((l) => used.add(l.type)); net.dispose(); }
+  const options = new Set<string>();
+  for (const make of Object.values(CASES)) {
+    const net = make();
+    net.layers.forEach((l) => {
+      used.add(l.type);
+      for (const [what, uses] of Object.entries(OPTIONS_EXERCISED)) if (uses(l)) options.add(what);
+    });
+    net.dispose();
+  }
   used.add('addition').add('concatenation'); // the graph test below
   used.add('tensorInput').add('onnxNode'); // imported networks: test/io/onnx-roundtrip.test.ts
   assert.deepEqual(layerTypes().filter((t) => !used.has(t)), [], 'layer types no test network exercises');
+  assert.deepEqual(Object.keys(OPTIONS_EXERCISED).filter((o) => !options.has(o)), [], 'options no test network exercises');
 });
 
 for (const [name, make] of Object.entries(CASES)) {
@@ -167,6 +250,73 @@ for (const [name, make] of Object.entries(CASES)) {
     }));
   }
 }
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../fixtures');
+const CAFFE_NETS = ['alexnet', 'googlenet', 'squeezenet', 'lenet_v1', 'blocks'] as const;
+const caffeFixtures = JSON.parse(readFileSync(path.join(FIXTURES, 'caffe', 'outputs.json'), 'utf8'));
+
+/** The Caffe fixture script's input: MINSTD pixels (x = x * 48271 mod 2^31 - 1, pixel = x mod 256). */
+function caffePixels(shape: readonly number[], seed: number): Float32Array {
+  const out = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let x = seed;
+  for (let i = 0; i < out.length; i++) {
+    x = (x * 48271) % 2147483647;
+    out[i] = x % 256;
+  }
+  return out;
+}
+
+for (const name of CAFFE_NETS) {
+  test(`the Caffe-imported ${name} exports, runs in onnxruntime as in dlkit, and gives OpenCV's output on the fixture input`, () => noLeaks(async () => {
+    const f = caffeFixtures[name];
+    const options: dl.CaffeImportOptions = { ...f.options, ...(f.options.meanFile ? { meanFile: path.join(FIXTURES, 'caffe', f.options.meanFile) } : {}) };
+    const net = await dl.importCaffe(path.join(FIXTURES, 'caffe', `${name}.prototxt`), path.join(FIXTURES, 'caffe', `${name}.caffemodel`), options);
+    const file = path.join(dir, `caffe-${name}.onnx`);
+    try {
+      const model = await checkAgainstOrt(net, {}, { atol: 2e-5, rtol: 2e-4 });
+      const input = net.inputLayers[0] as nn.ImageInput;
+      // The preprocessing is in the graph, in forward's order.
+      const pre = [input.bgr && 'Gather', input.normalization === 'zerocenter' && 'Sub', input.scale !== 1 && 'Mul'].filter(Boolean);
+      assert.deepEqual(ops(model).slice(0, pre.length), pre, 'the input normalization nodes');
+      // The independent check: onnxruntime on the file gives what OpenCV gave for the Caffe files.
+      const output = net.outputNames[0]!;
+      const want = f.outputs[output];
+      assert.ok(want, `the fixture records the network output '${output}'`);
+      await exportONNX(net, file);
+      const session = await ort.InferenceSession.create(file);
+      const got = (await session.run({ [net.inputNames[0]!]: new ort.Tensor('float32', caffePixels(f.inputShape, f.seed), f.inputShape) }))[output]!;
+      await session.release();
+      assert.equal(got.data.length, want.data.length, `${output}: ${got.data.length} values, OpenCV has ${want.data.length}`);
+      (want.data as number[]).forEach((e, i) => {
+        const g = (got.data as Float32Array)[i]!;
+        assert.ok(Math.abs(g - e) <= 2e-5 + 2e-4 * Math.abs(e), `${name} ${output}[${i}]: onnxruntime ${g}, OpenCV ${e}`);
+      });
+    } finally {
+      net.dispose();
+    }
+  }));
+}
+
+test('the CIFAR ResNet-20 (subsample-pad shortcuts) exports and runs in onnxruntime as in dlkit', () => noLeaks(async () => {
+  dl.manualSeed(37);
+  const net = dl.cifarResNet({ depth: 20 });
+  try {
+    perturb(net);
+    const model = await checkAgainstOrt(net);
+    const shortcuts = net.layers.filter((l) => l.type === 'subsamplePad2d');
+    assert.equal(shortcuts.length, 2, 'layer2.0 and layer3.0 halve the size');
+    const byName = new Map(model.graph!.node!.map((n) => [n.name, n]));
+    for (const l of shortcuts) {
+      const pad = byName.get(l.name)!;
+      assert.equal(pad.op_type, 'Pad', `'${l.name}' ends in Pad`);
+      assert.equal(model.graph!.node!.find((n) => n.output![0] === pad.input![0])!.op_type, 'Slice', `'${l.name}' subsamples with Slice`);
+    }
+    const names = model.graph!.initializer!.map((t) => t.name);
+    for (const k of Object.keys(net.stateDict()).filter((k) => !k.endsWith('num_batches_tracked'))) assert.ok(names.includes(k), `initializer '${k}'`);
+  } finally {
+    net.dispose();
+  }
+}));
 
 test('ceil-mode average pooling whose last window overhangs exports as Pad + AveragePool + Mul, max pooling as end padding', () => noLeaks(async () => {
   dl.manualSeed(3);

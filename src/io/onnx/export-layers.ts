@@ -135,9 +135,23 @@ function layerNorm(layer: L.LayerNorm, ctx: OnnxExportContext): string {
 // it is decomposed as dlkit computes it: the squares, reshaped to (N, 1, C, S), averaged over
 // `size` channels with the window's zero padding (AveragePool, count_include_pad=1), then
 // x / (k + alpha * avg)^beta.
+// Region 'within' (Caffe's WITHIN_CHANNEL) has no ONNX operator: the squares averaged over a
+// size x size window, zero padding counted (AveragePool, count_include_pad=1, stride 1, pads
+// (size - 1) / 2: https://onnx.ai/onnx/operators/onnx__AveragePool.html), then as above.
 function localResponseNorm(layer: L.LocalResponseNorm, ctx: OnnxExportContext): string {
   const x = ctx.inputs[0]!;
   const shape = inShape(layer); // (C, ...)
+  const normalize = (avg: string) => {
+    const scaled = ctx.node('Add', [ctx.node('Mul', [avg, ctx.constant('alpha', [layer.alpha], [])]), ctx.constant('k', [layer.k], [])]);
+    const divisor = ctx.node('Pow', [scaled, ctx.constant('beta', [layer.beta], [])]);
+    return ctx.node('Div', [x, divisor], {}, { output: ctx.output });
+  };
+  if (layer.region === 'within') {
+    const p = (layer.size - 1) / 2;
+    return normalize(ctx.node('AveragePool', [ctx.node('Mul', [x, x])], {
+      kernel_shape: attr.ints([layer.size, layer.size]), strides: attr.ints([1, 1]), pads: attr.ints([p, p, p, p]), count_include_pad: attr.int(1),
+    }));
+  }
   if (layer.size % 2 === 1 && shape.length === 3) {
     return ctx.node('LRN', [x], { size: attr.int(layer.size), alpha: attr.float(layer.alpha), beta: attr.float(layer.beta), bias: attr.float(layer.k) }, { output: ctx.output });
   }
@@ -148,10 +162,7 @@ function localResponseNorm(layer: L.LocalResponseNorm, ctx: OnnxExportContext): 
   const pooled = ctx.node('AveragePool', [squares], {
     kernel_shape: attr.ints([layer.size, 1]), strides: attr.ints([1, 1]), pads: attr.ints([before, 0, after, 0]), count_include_pad: attr.int(1),
   });
-  const avg = ctx.node('Reshape', [pooled, ctx.constant('shape', [0, ...shape], [shape.length + 1], 'int64')]);
-  const scaled = ctx.node('Add', [ctx.node('Mul', [avg, ctx.constant('alpha', [layer.alpha], [])]), ctx.constant('k', [layer.k], [])]);
-  const divisor = ctx.node('Pow', [scaled, ctx.constant('beta', [layer.beta], [])]);
-  return ctx.node('Div', [x, divisor], {}, { output: ctx.output });
+  return normalize(ctx.node('Reshape', [pooled, ctx.constant('shape', [0, ...shape], [shape.length + 1], 'int64')]));
 }
 
 // Gelu (opset 20): https://onnx.ai/onnx/operators/onnx__Gelu.html; before 20, decomposed:
@@ -170,6 +181,89 @@ function gelu(layer: L.GELU, ctx: OnnxExportContext): string {
   }
   const onePlus = ctx.node('Add', [inner, ctx.constant('one', [1], [])]);
   return ctx.node('Mul', [ctx.node('Mul', [x, onePlus]), ctx.constant('half', [0.5], [])], {}, { output: ctx.output });
+}
+
+// Gather, Div, Sub, Mul at the input, in forward's order: the channels reversed (Gather of
+// [C-1, ..., 0] along axis 1: https://onnx.ai/onnx/operators/onnx__Gather.html), / 255, - mean,
+// / std, * scale. Constants are `<input>/channel_order`, `<input>/pixel_range`, `<input>/scale`.
+function imageInput(l: L.ImageInput, ctx: OnnxExportContext): string {
+  const steps: [string, () => string][] = [];
+  const c = l.inputSize[0]!;
+  if (l.bgr) steps.push(['Gather', () => ctx.constant('channel_order', Array.from({ length: c }, (_, i) => c - 1 - i), [c], 'int64')]);
+  if (l.normalization === 'rescale-zero-one') steps.push(['Div', () => ctx.constant('pixel_range', [255], [])]);
+  if (l.buffers.has('mean')) steps.push(['Sub', () => ctx.param('mean')]);
+  if (l.buffers.has('std')) steps.push(['Div', () => ctx.param('std')]);
+  if (l.scale !== 1) steps.push(['Mul', () => ctx.constant('scale', [l.scale], [])]);
+  let x = ctx.inputs[0]!;
+  steps.forEach(([op, operand], i) => {
+    x = ctx.node(op, [x, operand()], op === 'Gather' ? { axis: attr.int(1) } : {}, i === steps.length - 1 ? { output: ctx.output } : {});
+  });
+  return x;
+}
+
+/**
+ * A per-channel [C] parameter (kept under its state-dict name) shaped to broadcast over the
+ * observation (C, ...) from the right, as the layer's view does: Reshape to [C, 1, ...]
+ * (https://onnx.ai/onnx/operators/onnx__Reshape.html); on (C) it broadcasts as it is.
+ */
+function perChannel(l: Layer, ctx: OnnxExportContext, suffix: string): string {
+  const shape = inShape(l);
+  const p = ctx.param(suffix);
+  if (shape.length === 1) return p;
+  return ctx.node('Reshape', [p, ctx.constant(`${suffix}_shape`, [shape[0]!, ...Array(shape.length - 1).fill(1)], [shape.length], 'int64')]);
+}
+
+// Elementwise joins, as forward folds them from the left: 'sum' is Add (two inputs) or Sum
+// (more: https://onnx.ai/onnx/operators/onnx__Sum.html), each input with a coefficient other
+// than 1 multiplied by it first (Mul); 'prod' a chain of Mul; 'max' one Max
+// (https://onnx.ai/onnx/operators/onnx__Max.html, variadic).
+function elementwise(l: L.Elementwise, ctx: OnnxExportContext): string {
+  const out = { output: ctx.output };
+  if (l.operation === 'max') return ctx.node('Max', ctx.inputs, {}, out);
+  if (l.operation === 'prod') {
+    let acc = ctx.inputs[0]!;
+    for (let i = 1; i < ctx.inputs.length; i++) acc = ctx.node('Mul', [acc, ctx.inputs[i]!], {}, i === ctx.inputs.length - 1 ? out : {});
+    return acc;
+  }
+  const c = l.coefficients;
+  const terms = ctx.inputs.map((x, i) => (c && c[i] !== 1 ? ctx.node('Mul', [x, ctx.constant(`coefficient${i + 1}`, [c[i]!], [])]) : x));
+  return ctx.node(terms.length === 2 ? 'Add' : 'Sum', terms, {}, out);
+}
+
+// Power: (shift + scale * x)^power as forward computes it: Mul, Add, Pow
+// (https://onnx.ai/onnx/operators/onnx__Pow.html), each left out when it is the identity; all
+// three left out is an Identity.
+function power(l: L.Power, ctx: OnnxExportContext): string {
+  const steps: [string, string, number][] = [];
+  if (l.scale !== 1) steps.push(['Mul', 'scale', l.scale]);
+  if (l.shift !== 0) steps.push(['Add', 'shift', l.shift]);
+  if (l.power !== 1) steps.push(['Pow', 'power', l.power]);
+  if (!steps.length) return ctx.node('Identity', [ctx.inputs[0]!], {}, { output: ctx.output });
+  let x = ctx.inputs[0]!;
+  steps.forEach(([op, what, v], i) => { x = ctx.node(op, [x, ctx.constant(what, [v], [])], {}, i === steps.length - 1 ? { output: ctx.output } : {}); });
+  return x;
+}
+
+// ResNet's option-A shortcut: every stride-th row and column from the first (Slice with steps
+// along axes 2 and 3, ends the built sizes: https://onnx.ai/onnx/operators/onnx__Slice.html),
+// then zero channels before and after (Pad, constant mode: https://onnx.ai/onnx/operators/onnx__Pad.html).
+function subsamplePad2d(l: L.SubsamplePad2d, ctx: OnnxExportContext): string {
+  const [, h, w] = inShape(l) as [number, number, number];
+  const [sh, sw] = l.stride as [number, number];
+  const [before, after] = l.padChannels as [number, number];
+  const pad = before > 0 || after > 0;
+  let x = ctx.inputs[0]!;
+  if (sh !== 1 || sw !== 1) {
+    x = ctx.node('Slice', [
+      x, ctx.constant('starts', [0, 0], [2], 'int64'), ctx.constant('ends', [h, w], [2], 'int64'),
+      ctx.constant('axes', [2, 3], [2], 'int64'), ctx.constant('steps', [sh, sw], [2], 'int64'),
+    ], {}, pad ? {} : { output: ctx.output });
+  }
+  if (pad) {
+    // pads: all begins (N, C, H, W), then all ends.
+    x = ctx.node('Pad', [x, ctx.constant('pads', [0, before, 0, 0, 0, after, 0, 0], [8], 'int64')], { mode: attr.string('constant') }, { output: ctx.output });
+  }
+  return x === ctx.inputs[0] ? ctx.node('Identity', [x], {}, { output: ctx.output }) : x;
 }
 
 /** An imported node's attribute in its recorded ONNX type; without one, integers are ints (lists: ints when every element is). */
@@ -263,17 +357,11 @@ const unary = (op: string, attributes: (l: Layer) => Record<string, Attr> = () =
 
 /** Handlers by dlkit layer type (the types registered in src/nn/registry.ts). */
 export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
-  // Sub, Div: https://onnx.ai/onnx/operators/onnx__Sub.html, onnx__Div.html; the statistics are
-  // the layer's buffers (`<input>.mean`, `<input>.std`, shape [C, 1, 1]), applied as forward does.
-  imageInput: handler<L.ImageInput>(['Div', 'Sub'], (l, ctx) => {
-    let x = ctx.inputs[0]!;
-    const steps: [string, () => string][] = [];
-    if (l.normalization === 'rescale-zero-one') steps.push(['Div', () => ctx.constant('scale', [255], [])]);
-    if (l.buffers.has('mean')) steps.push(['Sub', () => ctx.param('mean')]);
-    if (l.buffers.has('std')) steps.push(['Div', () => ctx.param('std')]);
-    steps.forEach(([op, operand], i) => { x = ctx.node(op, [x, operand()], {}, i === steps.length - 1 ? { output: ctx.output } : {}); });
-    return x;
-  }, "the normalization as nodes at the input: 'rescale-zero-one' Div by 255, 'zerocenter' Sub of the mean, 'zscore' Sub and Div by the std"),
+  // Gather (bgr), Div, Sub, Mul: https://onnx.ai/onnx/operators/onnx__Gather.html, onnx__Div.html,
+  // onnx__Sub.html, onnx__Mul.html, in forward's order; the statistics are the layer's buffers
+  // (`<input>.mean`, `<input>.std`, shape [C, 1, 1], in the network's channel order).
+  imageInput: handler<L.ImageInput>(['Gather', 'Div', 'Sub', 'Mul'], imageInput,
+    "the normalization as nodes at the input: bgr a Gather reversing the channels, 'rescale-zero-one' Div by 255, 'zerocenter' Sub of the mean, 'zscore' Sub and Div by the std, scale a Mul"),
   featureInput: handler(['(graph input)'], passThrough),
   // A graph input of the layer's dtype: batched, its first dimension is dynamic ('N'); unbatched, every dimension is fixed.
   tensorInput: { ...handler(['(graph input)'], passThrough, 'the dtype kept; unbatched inputs with fixed dims'), anyOpset: true },
@@ -305,11 +393,18 @@ export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
   }, 'Flatten first when the input has several dimensions per observation'),
   // BatchNormalization: https://onnx.ai/onnx/operators/onnx__BatchNormalization.html, inference
   // mode with the running statistics; ONNX's momentum weighs the running value (1 - PyTorch's).
-  batchNorm: handler<L.BatchNorm>(['BatchNormalization'], (l, ctx) =>
-    ctx.node('BatchNormalization', [ctx.inputs[0]!, ctx.param('weight'), ctx.param('bias'), ctx.param('running_mean'), ctx.param('running_var')],
-      { epsilon: attr.float(l.epsilon), momentum: attr.float(1 - l.momentum) }, { output: ctx.output })),
+  // Without affine parameters (Caffe's BatchNorm) scale and B are constant ones and zeros.
+  batchNorm: handler<L.BatchNorm>(['BatchNormalization'], (l, ctx) => {
+    const c = inShape(l)[0]!;
+    const [scale, bias] = l.affine
+      ? [ctx.param('weight'), ctx.param('bias')]
+      : [ctx.constant('scale', Array(c).fill(1), [c]), ctx.constant('B', Array(c).fill(0), [c])];
+    return ctx.node('BatchNormalization', [ctx.inputs[0]!, scale, bias, ctx.param('running_mean'), ctx.param('running_var')],
+      { epsilon: attr.float(l.epsilon), momentum: attr.float(1 - l.momentum) }, { output: ctx.output });
+  }, 'affine: false with constant scale 1 and bias 0'),
   layerNorm: handler<L.LayerNorm>(['LayerNormalization', 'ReduceMean', 'Sub', 'Mul', 'Add', 'Sqrt', 'Div'], layerNorm, 'one LayerNormalization from opset 17, decomposed before'),
-  localResponseNorm: handler<L.LocalResponseNorm>(['LRN', 'Mul', 'Reshape', 'AveragePool', 'Add', 'Pow', 'Div'], localResponseNorm, 'LRN for odd sizes on (C, H, W); decomposed otherwise'),
+  localResponseNorm: handler<L.LocalResponseNorm>(['LRN', 'Mul', 'Reshape', 'AveragePool', 'Add', 'Pow', 'Div'], localResponseNorm,
+    "LRN for odd sizes on (C, H, W); decomposed otherwise; region 'within' as a size x size AveragePool of the squares"),
   // Relu, LeakyRelu, Elu, Tanh, Sigmoid: https://onnx.ai/onnx/operators/onnx__Relu.html, …
   relu: handler(['Relu'], unary('Relu')),
   leakyRelu: handler(['LeakyRelu'], unary('LeakyRelu', (l) => ({ alpha: attr.float((l as L.LeakyReLU).scale) }))),
@@ -333,6 +428,28 @@ export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
   concatenation: handler<L.Concatenation>(['Concat'], (l, ctx) => ctx.node('Concat', ctx.inputs, { axis: attr.int(l.dim) }, { output: ctx.output })),
   // Add (two inputs), Sum (more): https://onnx.ai/onnx/operators/onnx__Add.html, onnx__Sum.html.
   addition: handler(['Add', 'Sum'], (_l, ctx) => ctx.node(ctx.inputs.length === 2 ? 'Add' : 'Sum', ctx.inputs, {}, { output: ctx.output })),
+  // Reshape: https://onnx.ai/onnx/operators/onnx__Reshape.html; the batch dimension is copied (0),
+  // the rest is the built per-observation shape (its -1 resolved). Both sides are row-major NCHW.
+  reshape: handler<L.Reshape>(['Reshape'], (l, ctx) => {
+    const shape = l.builtOutputShape!;
+    return ctx.node('Reshape', [ctx.inputs[0]!, ctx.constant('shape', [0, ...shape], [shape.length + 1], 'int64')], {}, { output: ctx.output });
+  }),
+  // Slice: https://onnx.ai/onnx/operators/onnx__Slice.html (starts, ends, axes as inputs; dlkit's dim counts the batch, as ONNX's axes).
+  slice: handler<L.Slice>(['Slice'], (l, ctx) => ctx.node('Slice', [
+    ctx.inputs[0]!, ctx.constant('starts', [l.start], [1], 'int64'), ctx.constant('ends', [l.end], [1], 'int64'), ctx.constant('axes', [l.dim], [1], 'int64'),
+  ], {}, { output: ctx.output })),
+  // Mul, Add: https://onnx.ai/onnx/operators/onnx__Mul.html, onnx__Add.html, by the parameters
+  // under their state-dict names, reshaped to [C, 1, ...] (see perChannel).
+  scale: handler<L.Scale>(['Mul', 'Add', 'Reshape'], (l, ctx) => {
+    const x = ctx.inputs[0]!;
+    if (!l.bias) return ctx.node('Mul', [x, perChannel(l, ctx, 'weight')], {}, { output: ctx.output });
+    return ctx.node('Add', [ctx.node('Mul', [x, perChannel(l, ctx, 'weight')]), perChannel(l, ctx, 'bias')], {}, { output: ctx.output });
+  }, 'Mul (then Add with bias) by the [C] parameters reshaped to broadcast over the channel axis'),
+  bias: handler<L.Bias>(['Add', 'Reshape'], (l, ctx) => ctx.node('Add', [ctx.inputs[0]!, perChannel(l, ctx, 'bias')], {}, { output: ctx.output }),
+    'Add of the [C] parameter reshaped to broadcast over the channel axis'),
+  elementwise: handler<L.Elementwise>(['Add', 'Sum', 'Mul', 'Max'], elementwise, "'sum' Add or Sum (coefficients other than 1 a Mul first), 'prod' Mul, 'max' Max"),
+  power: handler<L.Power>(['Mul', 'Add', 'Pow', 'Identity'], power, 'Mul by scale, Add of shift, Pow, each left out when it does nothing'),
+  subsamplePad2d: handler<L.SubsamplePad2d>(['Slice', 'Pad', 'Identity'], subsamplePad2d, 'Slice with steps, then Pad of zero channels'),
 };
 
 /** Adds (or replaces) the export of a layer type, e.g. one registered with `registerLayer`. */

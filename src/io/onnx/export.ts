@@ -11,9 +11,10 @@
 // is the file's (see `networkOpset`).
 //
 // What is exported is `forward` in inference mode: dropout is the identity, batch norm uses its
-// running statistics, the input layer's normalization is a Sub/Div at the input. A network's
-// test-time augmentation ('reflectX') is not part of the graph: average the outputs for an
-// image and its mirror image yourself (the model's metadata says when the network had it).
+// running statistics, the input layer's preprocessing (BGR channel order, normalization, scale)
+// is nodes at the input (Gather, Div, Sub, Mul). A network's test-time augmentation
+// ('reflectX') is not part of the graph: average the outputs for an image and its mirror image
+// yourself (the model's metadata says when the network had it).
 // dlkit's channels-last layout is a memory format only: the graph and its weights are NCHW.
 import { open, rename, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
