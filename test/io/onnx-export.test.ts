@@ -147,6 +147,7 @@ test('every registered layer type has an ONNX export, and the cases use every on
   for (const make of Object.values(CASES)) { const net = make(); net.layers.forEach((l) => used.add(l.type)); net.dispose(); }
   used.add('addition').add('concatenation'); // the graph test below
   used.add('tensorInput').add('onnxNode'); // imported networks: test/io/onnx-roundtrip.test.ts
+  used.add('tensorSequenceInput').add('onnxOptionalInput'); // not exported: test/io/onnx-ops-sequence.test.ts
   assert.deepEqual(layerTypes().filter((t) => !used.has(t)), [], 'layer types no test network exercises');
 });
 
