@@ -8,7 +8,7 @@ import type { Tensor } from '../../tensor/tensor.js';
 import { zeros } from '../../tensor/create.js';
 import { isFloating, type DType } from '../../tensor/dtype.js';
 import { opHandler, type AttrValue } from './ops/registry.js';
-import { decodeGraph, type OnnxAttrType } from './proto.js';
+import { decodeGraph, type OnnxAttrType, type TensorProto } from './proto.js';
 import { planGraph, runNode, Subgraph, type GraphPlan } from './subgraph.js';
 import type { OnnxValue } from './values.js';
 
@@ -105,8 +105,8 @@ export class OnnxNode extends Layer {
     this.graphs = { ...(o.graphs ?? {}) };
     for (const [attr, text] of Object.entries(this.graphs)) {
       const problems: string[] = [];
-      const tensors = new Map<string, unknown>();
-      const plan = planGraph(decodeGraph(Buffer.from(text, 'base64'), `onnxNode '${o.name ?? ''}' ${attr}`), `@${attr}/`, this.opset, attr, problems, tensors as Map<string, never>);
+      const tensors = new Map<string, TensorProto>();
+      const plan = planGraph(decodeGraph(Buffer.from(text, 'base64'), `onnxNode '${o.name ?? ''}' ${attr}`), `@${attr}/`, this.opset, attr, problems, tensors);
       for (const key of tensors.keys()) if (!this.held[key]) problems.push(`its tensor '${key}' is not described by 'held'`);
       if (problems.length) throw new RangeError(`onnxNode '${o.name ?? ''}' (${this.op}): graph attribute ${problems.join('; ')}`);
       this.#plans.set(attr, plan);

@@ -1,13 +1,12 @@
 // Control flow: If, Loop, Scan, and SequenceMap (a body run per element). Their subgraphs are
 // interpreted (subgraph.ts): ctx.graph(name) runs one on values and returns new values, reading
 // the enclosing graphs' values itself. Specs: https://onnx.ai/onnx/operators/onnx__<Op>.html
-import type { Tensor } from '../../../tensor/tensor.js';
+import { Tensor } from '../../../tensor/tensor.js';
 import { TensorSequence } from '../../../tensor/sequence.js';
 import { tensor, zeros } from '../../../tensor/create.js';
 import { describeValue, type OnnxValue } from '../values.js';
-import { defineValueOp, attrInt, attrInts, type OnnxGraph, type OpContext } from './registry.js';
+import { defineValueOp, attrInt, attrInts, type AttrValue, type OnnxGraph, type OpContext } from './registry.js';
 import { op, axis, scalarOf, int64 } from './util.js';
-import { Tensor as TensorClass } from '../../../tensor/tensor.js';
 
 function graphOf(ctx: OpContext, name: string): OnnxGraph {
   const g = ctx.graph?.(name);
@@ -15,7 +14,7 @@ function graphOf(ctx: OpContext, name: string): OnnxGraph {
   return g;
 }
 function tensorOut(v: OnnxValue | undefined, what: string): Tensor {
-  if (!(v instanceof TensorClass)) throw new TypeError(`${what} must be a tensor, got ${describeValue(v)}`);
+  if (!(v instanceof Tensor)) throw new TypeError(`${what} must be a tensor, got ${describeValue(v)}`);
   return v;
 }
 const truth = (v: OnnxValue | undefined, what: string) => scalarOf(tensorOut(v, what)) !== 0;
@@ -62,7 +61,7 @@ defineValueOp('Loop', {
 });
 
 /** Scan (opset 9+) on one set of states and scan inputs. */
-function scan(body: OnnxGraph, states: Tensor[], xs: Tensor[], a: Record<string, import('./registry.js').AttrValue>, outCount: number): Tensor[] {
+function scan(body: OnnxGraph, states: Tensor[], xs: Tensor[], a: Record<string, AttrValue>, outCount: number): Tensor[] {
   const inAxes = (attrInts(a, 'scan_input_axes') ?? xs.map(() => 0)).map((v, i) => axis(v, xs[i]!.ndim, 'scan_input_axes'));
   const inDirs = attrInts(a, 'scan_input_directions') ?? xs.map(() => 0);
   const lengths = xs.map((x, i) => x.shape[inAxes[i]!]!);
