@@ -63,6 +63,11 @@ export abstract class Layer {
    * running a small probe batch through itself, and gives such layers null for unknown shapes.
    */
   readonly shapeFromValues: boolean = false;
+  /**
+   * For input layers that take something other than a tensor (a TensorSequence, an ONNX
+   * optional): the shape probe has no zero value for them, so what they feed has unknown shapes.
+   */
+  readonly valueInput: boolean = false;
   /** For input layers: false when the input has no batch dimension (a fixed-shape ONNX graph). */
   readonly batched: boolean = true;
   #inputShapes: Shape[] | null = null;

@@ -3,6 +3,7 @@
 // Building runs shape inference from the input layers, creates parameters and rejects wiring
 // errors (unconnected layers, cycles, shapes that don't fit) before any data flows.
 import { Tensor } from '../tensor/tensor.js';
+import { TensorSequence } from '../tensor/sequence.js';
 import { noGrad } from '../tensor/autograd.js';
 import { tidy } from '../tensor/memory.js';
 import { zeros } from '../tensor/create.js';
@@ -296,13 +297,14 @@ export class Network {
    * (batch 1, then batch 2) through the network. A dimension that follows the batch size is the
    * batch dimension; tensors where none does (shape tensors, constants) keep their full shape.
    * A value-dependent layer whose probe fails (its inputs are only valid for real data) gets
-   * unknown shapes; ordinary layers still need known shapes and say so.
+   * unknown shapes; ordinary layers still need known shapes and say so. Values that are not
+   * tensors (a TensorSequence) have no shape: unknown too.
    */
   #probeBuild(): void {
     const batched = this.inputLayers.every((l) => l.batched);
-    const passes: (Map<string, number[][] | null>)[] = [];
+    const passes: (Map<string, (number[] | null)[] | null>)[] = [];
     for (const batch of batched ? [1, 2] : [0]) {
-      const full = new Map<string, number[][] | null>();
+      const full = new Map<string, (number[] | null)[] | null>();
       const values = new Map<string, (Tensor | null)[]>();
       const made: Tensor[] = [];
       try {
@@ -315,7 +317,7 @@ export class Network {
           let outs: (Tensor | null)[];
           if (layer.isInput) {
             const shape = layer.builtOutputShape!;
-            outs = [zeros(batch ? [batch, ...shape] : [...shape], { dtype: (layer as { dtype?: DType }).dtype ?? 'float32' })];
+            outs = [layer.valueInput ? null : zeros(batch ? [batch, ...shape] : [...shape], { dtype: (layer as { dtype?: DType }).dtype ?? 'float32' })];
           } else {
             const args = srcs.map((r) => values.get(r.layer)?.[r.out] ?? null);
             outs = new Array(layer.numOutputs).fill(null);
@@ -331,8 +333,8 @@ export class Network {
           }
           made.push(...outs.filter((t): t is Tensor => t !== null));
           values.set(layer.name, outs);
-          full.set(layer.name, outs.every((t) => t !== null) ? outs.map((t) => [...t!.shape]) : null);
-          if (layer.shapeFromValues && batch <= 1) layer.setOutputShapes(outs.map((t) => (t ? (batched && t.ndim > 0 && t.shape[0] === 1 ? t.shape.slice(1) : [...t.shape]) : null)));
+          full.set(layer.name, outs.every((t) => t !== null) ? outs.map((t) => (t instanceof Tensor ? [...t.shape] : null)) : null);
+          if (layer.shapeFromValues && batch <= 1) layer.setOutputShapes(outs.map((t) => (t instanceof Tensor ? (batched && t.ndim > 0 && t.shape[0] === 1 ? t.shape.slice(1) : [...t.shape]) : null)));
         }
       } finally {
         for (const t of made) t.dispose();
@@ -355,7 +357,7 @@ export class Network {
     }
   }
 
-  #probedShape(full: Map<string, number[][] | null>, r: { layer: string; out: number }, batched: boolean): Shape | null {
+  #probedShape(full: Map<string, (number[] | null)[] | null>, r: { layer: string; out: number }, batched: boolean): Shape | null {
     const src = this.#byName.get(r.layer)!;
     if (!src.shapeFromValues) return src.builtOutputShapes[r.out] ?? null;
     const s = full.get(r.layer)?.[r.out];
@@ -391,9 +393,10 @@ export class Network {
   /**
    * Runs the network. `inputs`: one tensor for one input layer, an array in inputNames order,
    * or an object by input name. Returns the output tensor, or an array for several outputs.
-   * Intermediate activations are freed as soon as no later layer needs them.
+   * Intermediate activations are freed as soon as no later layer needs them. Imported ONNX
+   * graphs also take and give TensorSequences (and ONNX optionals) where the file says so.
    */
-  forward(inputs: Tensor | Tensor[] | Record<string, Tensor>, options: { training?: boolean; outputs?: readonly string[] } = {}): Tensor | Tensor[] {
+  forward(inputs: Tensor | TensorSequence | Tensor[] | Record<string, Tensor>, options: { training?: boolean; outputs?: readonly string[] } = {}): Tensor | Tensor[] {
     const training = options.training ?? false;
     const wanted = options.outputs ? [...options.outputs] : this.outputNames;
     const wantedRefs = wanted.map((w) => { const r = this.#ref(w); this.layer(r.layer); return r; });
@@ -401,9 +404,9 @@ export class Network {
     if (Array.isArray(inputs)) {
       if (inputs.length !== this.inputNames.length) throw new RangeError(`forward: the network has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}), got ${inputs.length} tensors`);
       inputs.forEach((t, i) => given.set(this.inputNames[i]!, t));
-    } else if (inputs instanceof Tensor) {
+    } else if (inputs instanceof Tensor || inputs instanceof TensorSequence) {
       if (this.inputNames.length !== 1) throw new RangeError(`forward: the network has ${this.inputNames.length} inputs (${this.inputNames.join(', ')}): pass an array or an object by name`);
-      given.set(this.inputNames[0]!, inputs);
+      given.set(this.inputNames[0]!, inputs as Tensor);
     } else {
       for (const n of this.inputNames) {
         const t = (inputs as Record<string, Tensor>)[n];

@@ -56,10 +56,18 @@ export function keep<T extends Disposable>(obj: T): T {
   return obj;
 }
 
+/**
+ * Containers of native objects (a TensorSequence) list what they hold under this key, so that
+ * a tidy scope returning the container keeps its contents too.
+ */
+export const CONTENTS: unique symbol = Symbol('dlkit.contents');
+
 function collect(value: unknown, into: Set<Disposable>, depth = 0): void {
   if (value === null || typeof value !== 'object' || depth > 8) return;
   if (typeof (value as Disposable).dispose === 'function' && 'isDisposed' in (value as object)) {
     into.add(value as Disposable);
+    const contents = (value as { [CONTENTS]?: () => Iterable<unknown> })[CONTENTS];
+    if (contents) for (const v of contents.call(value)) collect(v, into, depth + 1);
     return;
   }
   if (Array.isArray(value)) for (const v of value) collect(v, into, depth + 1);

@@ -329,6 +329,7 @@ function toOpset7(l: OnnxNode, inputs: string[], attributes: Record<string, Attr
  * outputs. A shared initializer the importer made a Constant layer of is an initializer again.
  */
 function onnxNode(l: OnnxNode, ctx: OnnxExportContext): readonly string[] {
+  if (Object.keys(l.graphs).length) throw new RangeError(`exportONNX: layer '${l.name}' (onnxNode ${l.op}) holds subgraphs (${Object.keys(l.graphs).join(', ')}); exporting control flow is not supported (saveModel keeps it)`);
   if (l.op === 'Constant' && !l.domain && l.slots.length === 1 && l.slots[0] && 'held' in l.slots[0] && l.slots[0].held === 'value') {
     return [ctx.initializer('value', ctx.output)];
   }
@@ -352,6 +353,10 @@ function onnxNode(l: OnnxNode, ctx: OnnxExportContext): readonly string[] {
 /** The input layers: data enters unchanged (featureInput, sequenceInput), so the value is the graph input. */
 const passThrough = (_l: Layer, ctx: OnnxExportContext) => ctx.inputs[0]!;
 
+const notExported = (kind: string) => (l: Layer): never => {
+  throw new RangeError(`exportONNX: input layer '${l.name}' (${l.type}) takes ${kind} values; exporting ${kind} inputs is not supported (saveModel keeps them)`);
+};
+
 const unary = (op: string, attributes: (l: Layer) => Record<string, Attr> = () => ({})) =>
   (l: Layer, ctx: OnnxExportContext) => ctx.node(op, [ctx.inputs[0]!], attributes(l), { output: ctx.output });
 
@@ -374,6 +379,9 @@ export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
     valueTypes: (l) => (l as OnnxNode).outputTypes,
   },
   sequenceInput: handler(['(graph input)'], passThrough),
+  // Graph inputs of sequence and optional type are not written (export declares tensor inputs).
+  tensorSequenceInput: { ...handler(['(not exported)'], notExported('sequence')), anyOpset: true },
+  onnxOptionalInput: { ...handler(['(not exported)'], notExported('optional')), anyOpset: true },
   conv1d: handler<L.Conv1d>(['Conv'], conv, "padding 'same' as explicit pads"),
   conv2d: handler<L.Conv2d>(['Conv'], conv, "groups, dilation; padding 'same' as explicit pads"),
   // ConvTranspose: https://onnx.ai/onnx/operators/onnx__ConvTranspose.html (weights [in, out/groups, kH, kW], as dlkit's).

@@ -7,15 +7,17 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Network, type Connection } from '../../nn/network.js';
 import type { Layer } from '../../nn/layer.js';
-import { tensorInput } from '../../nn/layers/input.js';
+import { tensorInput, tensorSequenceInput } from '../../nn/layers/input.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { isFloating, type DType } from '../../tensor/dtype.js';
 import {
-  decodeModel, tensorFromProto, attributeValue, attributeType, dtypeOfOnnx, onnxTypeName, OnnxError,
-  type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto, type OnnxAttrType,
+  decodeModel, encodeGraph, tensorFromProto, attributeValue, attributeType, dtypeOfOnnx, onnxTypeName, OnnxError,
+  type ModelProto, type NodeProto, type TensorProto, type TypeProto, type ValueInfoProto, type OnnxAttrType,
 } from './proto.js';
 import { OnnxNode, type HeldSpec, type OnnxSlot, type OnnxValueType } from './node-layer.js';
 import { hasOp, opHandler, type AttrValue } from './ops/registry.js';
+import { nodeAttributes, planGraph, stripGraph } from './subgraph.js';
+import { onnxOptionalInput } from './values.js';
 import './ops/index.js';
 import './inference.js';
 
@@ -69,9 +71,28 @@ export function importONNXModel(model: ModelProto, options: ImportOnnxOptions & 
   };
   const batched = options.batched ?? (inputs.length > 0 && inputs.every(dynamicFirst));
   const inputLayers: Layer[] = [];
+  // Sequences of tensors and optionals (of a tensor or a sequence) enter as such; maps are not supported.
+  const elementDtype = (t: TypeProto | undefined, what: string): DType | null => {
+    const code = t?.tensor_type?.elem_type ?? 0;
+    const dtype = dtypeOfOnnx(code);
+    if (!t?.tensor_type) problems.push(`graph input '${what}' is a sequence of something other than tensors, which is not supported`);
+    else if (!dtype) problems.push(`graph input '${what}' holds elements of type ${onnxTypeName(code)}, which libtorch has no dtype for`);
+    return dtype;
+  };
   for (const v of inputs) {
     const tt = v.type?.tensor_type;
-    if (!tt) { problems.push(`graph input '${v.name}' is not a tensor (sequence, map and optional inputs are not supported)`); continue; }
+    const seq = v.type?.sequence_type ?? v.type?.optional_type?.elem_type?.sequence_type;
+    if (v.type?.optional_type && !seq) {
+      if (v.type.optional_type.elem_type?.tensor_type) inputLayers.push(onnxOptionalInput({ name: v.name, element: 'tensor' }));
+      else problems.push(`graph input '${v.name}' is an optional of something other than a tensor or a sequence, which is not supported`);
+      continue;
+    }
+    if (seq) {
+      const dtype = elementDtype(seq.elem_type, v.name);
+      if (dtype) inputLayers.push(v.type?.optional_type ? onnxOptionalInput({ name: v.name, element: 'sequence' }) : tensorSequenceInput({ name: v.name, dtype }));
+      continue;
+    }
+    if (!tt) { problems.push(`graph input '${v.name}' is not a tensor, a sequence or an optional (map inputs are not supported)`); continue; }
     const dtype = dtypeOfOnnx(tt.elem_type ?? 0);
     if (!dtype) { problems.push(`graph input '${v.name}' has element type ${onnxTypeName(tt.elem_type ?? 0)}, which libtorch has no dtype for`); continue; }
     const dims = (tt.shape?.dim ?? []).map((d) => (d.dim_value !== undefined && d.dim_param === undefined ? Number(d.dim_value) : null));
@@ -107,6 +128,8 @@ export function importONNXModel(model: ModelProto, options: ImportOnnxOptions & 
 
   // ---- check every node before making anything ----
   const unsupportedOps = new Map<string, string[]>();
+  // Per node with subgraphs: the enclosing values they read (wired in as extra inputs).
+  const captures = new Map<number, string[]>();
   for (const [i, n] of nodes.entries()) {
     const domain = n.domain ?? '';
     const where = `node '${layerNames[i]}' (${n.op_type})`;
@@ -116,20 +139,16 @@ export function importONNXModel(model: ModelProto, options: ImportOnnxOptions & 
       continue;
     }
     const h = opHandler(n.op_type, domain);
-    const attrs: Record<string, AttrValue> = {};
-    for (const a of n.attribute ?? []) {
-      // consumed_inputs (opsets 1-5) only marked in-place updates: nothing to do.
-      if (a.name === 'consumed_inputs') continue;
-      if (!h.attributes.includes(a.name)) { problems.push(`${where}: attribute '${a.name}' is not supported (supported: ${h.attributes.join(', ') || 'none'})`); continue; }
-      const v = attributeValue(a);
-      if (a.type === 5 || a.type === 10) { problems.push(`${where}: attribute '${a.name}' is a subgraph; control flow is not supported`); continue; }
-      if (a.type === 4 || a.type === 9) continue; // tensors: held, checked below
-      attrs[a.name] = v as AttrValue;
-    }
+    const attrs = nodeAttributes(n, h, where, problems);
     const reason = h.check?.(attrs, opset);
     if (reason) problems.push(`${where}: ${reason}`);
-    for (const x of n.input ?? []) {
-      if (x && !producer.has(x) && !initializers.has(x)) problems.push(`${where}: input '${x}' is neither a graph input, an initializer nor another node's output`);
+    const read = new Set<string>();
+    for (const a of n.attribute ?? []) {
+      if (a.type === 5 && h.attributes.includes(a.name)) planGraph(a.g!, '', opset, `${where} ${a.name}`, problems).captures.forEach((c) => read.add(c));
+    }
+    if (read.size) captures.set(i, [...read]);
+    for (const x of [...(n.input ?? []), ...read]) {
+      if (x && !producer.has(x) && !initializers.has(x)) problems.push(`${where}: ${read.has(x) ? 'its subgraph reads' : 'input'} '${x}', which is neither a graph input, an initializer nor another node's output`);
     }
   }
   for (const [op, where] of unsupportedOps) problems.unshift(`unsupported op ${op} (${where.length} node${where.length > 1 ? 's' : ''}: ${where.slice(0, 3).map((w) => `'${w}'`).join(', ')}${where.length > 3 ? ', …' : ''})`);
@@ -180,10 +199,20 @@ export function importONNXModel(model: ModelProto, options: ImportOnnxOptions & 
         hold(x, t, learnableSlot(n.op_type, slot, t.dtype));
         slots.push({ held: x });
       });
+      const graphs: Record<string, string> = {};
       for (const a of n.attribute ?? []) {
         if (a.type === 4) hold(`@${a.name}`, loaded(a.t!), false);
-        if (a.type === 9) problems.push(`node '${name}' (${n.op_type}): tensor-list attribute '${a.name}' is not supported`);
+        if (a.type !== 5) continue;
+        // The subgraph's tensors are held like the node's own; the layer keeps the graph without them.
+        const tensors = new Map<string, TensorProto>();
+        planGraph(a.g!, `@${a.name}/`, opset, a.name, [], tensors);
+        const inits = new Set((a.g!.initializer ?? []).map((t) => `@${a.name}/${t.name ?? ''}`));
+        for (const [key, t] of tensors) { const x = loaded(t); hold(key, x, inits.has(key) && isFloating(x.dtype)); }
+        graphs[a.name] = Buffer.from(encodeGraph(stripGraph(a.g!))).toString('base64');
       }
+      // Enclosing values the subgraphs read come in as wired inputs after the node's own (an initializer through a shared Constant).
+      const captured = captures.get(i) ?? [];
+      captured.forEach((x, k) => connections.push([producer.get(x) ?? constantFor(x), `${name}/in${slots.filter((s) => s && 'wire' in s).length + k + 1}`]));
       const attrs: Record<string, AttrValue> = {};
       const attributeTypes: Record<string, OnnxAttrType> = {};
       for (const a of n.attribute ?? []) {
@@ -196,6 +225,7 @@ export function importONNXModel(model: ModelProto, options: ImportOnnxOptions & 
         name, op: n.op_type, domain: n.domain || undefined, opset, attributes: attrs, attributeTypes, inputs: slots,
         outputs: Math.max(1, (n.output ?? []).length), inputNames: [...(n.input ?? [])], outputNames: [...(n.output ?? [])], held,
         outputTypes: (n.output ?? []).map((o) => declared.get(o) ?? null),
+        ...(Object.keys(graphs).length ? { graphs } : {}), ...(captured.length ? { captures: captured } : {}),
       }, initial));
     }
     if (problems.length) throw new OnnxError(file, `cannot import:\n  ${problems.join('\n  ')}`);

@@ -4,11 +4,13 @@
 // dlkit network: summary(), state dicts, training, saving and editing work on it.
 import { Layer, checked, type ForwardContext, type LayerOptions, type Shape } from '../../nn/layer.js';
 import { registerLayer } from '../../nn/registry.js';
-import { callOp, Tensor } from '../../tensor/tensor.js';
+import type { Tensor } from '../../tensor/tensor.js';
 import { zeros } from '../../tensor/create.js';
 import { isFloating, type DType } from '../../tensor/dtype.js';
 import { opHandler, type AttrValue } from './ops/registry.js';
-import type { OnnxAttrType } from './proto.js';
+import { decodeGraph, type OnnxAttrType, type TensorProto } from './proto.js';
+import { planGraph, runNode, Subgraph, type GraphPlan } from './subgraph.js';
+import type { OnnxValue } from './values.js';
 
 /** Where one ONNX input of the node comes from. */
 export type OnnxSlot =
@@ -52,6 +54,13 @@ export interface OnnxNodeOptions extends LayerOptions {
    */
   outputTypes?: (OnnxValueType | null)[];
   held?: Record<string, HeldSpec>;
+  /**
+   * Graph-valued attributes (If's branches, Loop's body) by name: the GraphProto without its
+   * tensors' data, base64. Their tensors are held as '@<attribute>/…' (see subgraph.ts).
+   */
+  graphs?: Record<string, string>;
+  /** Names of enclosing-graph values the subgraphs read: wired inputs after the slots' ones, in this order. */
+  captures?: string[];
 }
 
 export class OnnxNode extends Layer {
@@ -69,6 +78,9 @@ export class OnnxNode extends Layer {
   readonly outputNames: string[];
   readonly outputTypes: (OnnxValueType | null)[];
   readonly held: Record<string, HeldSpec>;
+  readonly graphs: Record<string, string>;
+  readonly captures: string[];
+  readonly #plans = new Map<string, GraphPlan>();
   #initial: Map<string, Tensor> | null;
 
   /** `initial`: the held tensors' values (taken over by the layer); zeros of `held`'s shapes otherwise. */
@@ -80,7 +92,8 @@ export class OnnxNode extends Layer {
     this.attributes = { ...(o.attributes ?? {}) };
     this.attributeTypes = { ...(o.attributeTypes ?? {}) };
     this.slots = o.inputs.map((s) => (s === null ? null : 'held' in s ? { held: s.held } : { wire: true }));
-    this.numInputs = this.slots.filter((s) => s && 'wire' in s).length;
+    this.captures = [...(o.captures ?? [])];
+    this.numInputs = this.slots.filter((s) => s && 'wire' in s).length + this.captures.length;
     this.numOutputs = o.outputs ?? 1;
     this.inputNames = [...(o.inputNames ?? [])];
     this.outputNames = [...(o.outputNames ?? [])];
@@ -89,6 +102,15 @@ export class OnnxNode extends Layer {
     for (const s of this.slots) if (s && 'held' in s && !this.held[s.held]) throw new RangeError(`onnxNode '${o.name ?? ''}': input slot holds '${s.held}', which 'held' does not describe`);
     this.#initial = initial ?? null;
     opHandler(this.op, this.domain); // unknown ops fail here, naming the op
+    this.graphs = { ...(o.graphs ?? {}) };
+    for (const [attr, text] of Object.entries(this.graphs)) {
+      const problems: string[] = [];
+      const tensors = new Map<string, TensorProto>();
+      const plan = planGraph(decodeGraph(Buffer.from(text, 'base64'), `onnxNode '${o.name ?? ''}' ${attr}`), `@${attr}/`, this.opset, attr, problems, tensors);
+      for (const key of tensors.keys()) if (!this.held[key]) problems.push(`its tensor '${key}' is not described by 'held'`);
+      if (problems.length) throw new RangeError(`onnxNode '${o.name ?? ''}' (${this.op}): graph attribute ${problems.join('; ')}`);
+      this.#plans.set(attr, plan);
+    }
   }
 
   outputShape(): Shape {
@@ -107,29 +129,26 @@ export class OnnxNode extends Layer {
     return { params, buffers };
   }
 
+  // Values other than tensors (sequences, optionals: values.ts) travel through the network as Tensor-typed values.
   forward(inputs: Tensor[], ctx: ForwardContext): Tensor | Tensor[] {
+    const values = inputs as unknown as OnnxValue[];
     let wired = 0;
-    const args = this.slots.map((s) => {
+    const args = this.slots.map((s): OnnxValue | undefined => {
       if (s === null) return undefined;
-      if ('wire' in s) return inputs[wired++];
+      if ('wire' in s) return values[wired++];
       return this.params.get(s.held) ?? this.buffers.get(s.held);
     });
-    const handler = opHandler(this.op, this.domain);
-    let out: Tensor | Tensor[];
-    try {
-      const tensorAttr = (name: string) => this.buffers.get(`@${name}`) ?? this.params.get(`@${name}`);
-      out = handler.run(args, this.attributes, { training: ctx.training, opset: this.opset, node: this.name, numOutputs: this.numOutputs, tensorAttr });
-    } catch (err) {
-      const e = err as Error;
-      e.message = `ONNX node '${this.name}' (${this.op}): ${e.message}`;
-      throw e;
-    }
-    const outs = Array.isArray(out) ? out : [out];
-    if (outs.length < this.numOutputs) this.error(`the ${this.op} handler gave ${outs.length} outputs, the node has ${this.numOutputs}`);
-    // The network frees each layer's outputs when it is done with them: never hand back an input or a held tensor itself.
-    const own = new Set<Tensor>([...inputs, ...this.params.values(), ...this.buffers.values()]);
-    const result = outs.slice(0, this.numOutputs).map((t) => (own.has(t) ? callOp<Tensor>('alias', '', t) : t));
-    return this.numOutputs === 1 ? result[0]! : result;
+    const outer = new Map(this.captures.map((name, k) => [name, values[wired + k]!]));
+    const held = (key: string) => this.buffers.get(key) ?? this.params.get(key);
+    const graph = (attr: string) => {
+      const plan = this.#plans.get(attr);
+      return plan && new Subgraph(plan, { held, outer: (name) => outer.get(name), training: ctx.training, opset: this.opset, where: attr });
+    };
+    // The network frees each layer's outputs when it is done with them: runNode never hands back an input or a held tensor itself.
+    const outs = runNode(opHandler(this.op, this.domain), args, this.attributes, {
+      training: ctx.training, opset: this.opset, node: this.name, numOutputs: this.numOutputs, tensorAttr: (name) => held(`@${name}`), graph,
+    }, [...values, ...this.params.values(), ...this.buffers.values()], `ONNX node '${this.name}' (${this.op})`) as Tensor[];
+    return this.numOutputs === 1 ? outs[0]! : outs;
   }
 
   protected options(): Record<string, unknown> {
@@ -141,6 +160,8 @@ export class OnnxNode extends Layer {
       inputNames: this.inputNames, outputNames: this.outputNames,
       outputTypes: this.outputTypes.some((d) => d) ? this.outputTypes : undefined,
       held: Object.keys(this.held).length ? this.held : undefined,
+      graphs: Object.keys(this.graphs).length ? this.graphs : undefined,
+      captures: this.captures.length ? this.captures : undefined,
     };
   }
 

@@ -85,12 +85,15 @@ export interface AttributeProto {
 export interface NodeProto {
   input?: string[]; output?: string[]; name?: string; op_type: string; domain?: string; attribute?: AttributeProto[];
 }
+export interface TypeProto {
+  tensor_type?: { elem_type?: number; shape?: { dim?: { dim_value?: number; dim_param?: string }[] } };
+  sequence_type?: { elem_type?: TypeProto };
+  optional_type?: { elem_type?: TypeProto };
+  map_type?: unknown;
+}
 export interface ValueInfoProto {
   name: string;
-  type?: {
-    tensor_type?: { elem_type?: number; shape?: { dim?: { dim_value?: number; dim_param?: string }[] } };
-    sequence_type?: unknown; optional_type?: unknown; map_type?: unknown;
-  };
+  type?: TypeProto;
 }
 export interface GraphProto {
   node?: NodeProto[]; name?: string; initializer?: TensorProto[]; input?: ValueInfoProto[]; output?: ValueInfoProto[]; value_info?: ValueInfoProto[];
@@ -118,6 +121,13 @@ export function decodeModel(bytes: Uint8Array, file = 'ONNX model'): ModelProto 
 }
 export function decodeTensor(bytes: Uint8Array, file = 'ONNX tensor'): TensorProto {
   return decode<TensorProto>('onnx.TensorProto', bytes, file);
+}
+export function decodeGraph(bytes: Uint8Array, file = 'ONNX graph'): GraphProto {
+  return decode<GraphProto>('onnx.GraphProto', bytes, file);
+}
+export function encodeGraph(graph: GraphProto): Uint8Array {
+  const type = onnxSchema().lookupType('onnx.GraphProto');
+  return type.encode(type.fromObject(graph)).finish();
 }
 export function encodeModel(model: ModelProto): Uint8Array {
   const type = onnxSchema().lookupType('onnx.ModelProto');

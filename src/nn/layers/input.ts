@@ -1,6 +1,7 @@
 // Input layers: where data enters, and where input normalization lives (so a saved model
 // classifies raw images correctly).
 import { callOp, type Tensor } from '../../tensor/tensor.js';
+import { TensorSequence } from '../../tensor/sequence.js';
 import { tensor } from '../../tensor/create.js';
 import { keep, tidy } from '../../tensor/memory.js';
 import { Layer, shapeStr, type ForwardContext, type LayerOptions, type Shape } from '../layer.js';
@@ -246,3 +247,39 @@ export class TensorInput extends Layer {
 }
 
 export const tensorInput = (o: TensorInputOptions): TensorInput => checked(new TensorInput(o), o);
+
+export interface TensorSequenceInputOptions extends LayerOptions {
+  /** The elements' type; default float32. */
+  dtype?: DType;
+}
+
+/**
+ * Input of a TensorSequence (an imported ONNX graph's sequence-typed input): any number of
+ * tensors of one dtype, of any shapes. Passed on as a new sequence of aliases, so the network
+ * never frees the caller's tensors. Its output has no shape known before the network runs.
+ */
+export class TensorSequenceInput extends Layer {
+  readonly type = 'tensorSequenceInput';
+  override readonly isInput = true;
+  override readonly valueInput = true;
+  override readonly batched = false;
+  readonly dtype: DType;
+  constructor(o: TensorSequenceInputOptions = {}) {
+    super(o);
+    if (o.dtype !== undefined && !TENSOR_INPUT_DTYPES.includes(o.dtype)) {
+      throw new RangeError(`tensorSequenceInput: option 'dtype' must be one of ${TENSOR_INPUT_DTYPES.join(', ')}, got ${JSON.stringify(o.dtype)}`);
+    }
+    this.dtype = o.dtype ?? 'float32';
+  }
+  outputShape(): Shape { return []; }
+  forward([x]: Tensor[]): Tensor {
+    const seq = x as unknown as TensorSequence;
+    if (!(seq instanceof TensorSequence)) this.error(`expected a TensorSequence, got ${x instanceof Object ? x.constructor.name : typeof x}${x && 'shape' in x ? ` of shape ${shapeStr(x.shape)}` : ''}`);
+    if (seq.dtype !== this.dtype) this.error(`expected a sequence of ${this.dtype} tensors, got ${seq.dtype}`);
+    // The network passes layer outputs around as tensors; a sequence is one value among them.
+    return new TensorSequence(seq.tensors.map((t) => callOp<Tensor>('alias', '', t)), seq.dtype) as unknown as Tensor;
+  }
+  protected options(): Record<string, unknown> { return { dtype: this.dtype }; }
+}
+
+export const tensorSequenceInput = (o: TensorSequenceInputOptions = {}): TensorSequenceInput => checked(new TensorSequenceInput(o), o);

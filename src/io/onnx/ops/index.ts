@@ -9,4 +9,6 @@ import './misc.js';
 import './resize.js';
 import './detection.js';
 import './recurrent.js';
+import './sequence.js';
+import './control.js';
 export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';

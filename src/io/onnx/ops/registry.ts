@@ -3,6 +3,7 @@
 // ops and attributes missing from this table by name, all at once; the README's list of
 // supported ops is generated from it.
 import type { Tensor } from '../../../tensor/tensor.js';
+import type { OnnxValue } from '../values.js';
 
 /** Attribute values as stored in layer configs: JSON-safe (tensor attributes are held tensors). */
 export type AttrValue = number | string | number[] | string[];
@@ -15,6 +16,16 @@ export interface OpContext {
   numOutputs: number;
   /** A tensor-valued attribute (Constant's 'value'), held by the layer. */
   tensorAttr(name: string): Tensor | undefined;
+  /** A graph-valued attribute (If's branches, Loop's and Scan's body), ready to run. */
+  graph?(name: string): OnnxGraph | undefined;
+}
+
+/** A subgraph of a node (subgraph.ts): run it on values for its inputs; it reads the enclosing graphs' values itself. */
+export interface OnnxGraph {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** New values for the graph's outputs; `inputs` are only read. */
+  run(inputs: readonly (OnnxValue | undefined)[]): OnnxValue[];
 }
 
 export interface OpHandler {
@@ -29,6 +40,8 @@ export interface OpHandler {
   run(inputs: (Tensor | undefined)[], attrs: Record<string, AttrValue>, ctx: OpContext): Tensor | Tensor[];
   /** One line for the README: what is supported or not. */
   notes?: string;
+  /** True for handlers that take sequences and optionals (defineValueOp); the others are given tensors only. */
+  values?: boolean;
 }
 
 const handlers = new Map<string, OpHandler>();
@@ -37,6 +50,17 @@ const key = (op: string, domain: string) => `${domain === 'ai.onnx' ? '' : domai
 export function defineOp(op: string, h: Omit<OpHandler, 'op' | 'domain' | 'attributes'> & { attributes?: readonly string[]; domain?: string }): void {
   const domain = h.domain ?? '';
   handlers.set(key(op, domain), { ...h, op, domain, attributes: h.attributes ?? [] });
+}
+
+/** A handler whose inputs and outputs may be sequences and optionals, not only tensors. */
+export function defineValueOp(op: string, h: {
+  attributes?: readonly string[];
+  domain?: string;
+  check?: OpHandler['check'];
+  notes?: string;
+  run(inputs: (OnnxValue | undefined)[], attrs: Record<string, AttrValue>, ctx: OpContext): OnnxValue | OnnxValue[];
+}): void {
+  defineOp(op, { ...h, values: true, run: h.run as unknown as OpHandler['run'] });
 }
 
 export function hasOp(op: string, domain = ''): boolean {

@@ -10,7 +10,8 @@ import { op, need, ints, axis, cast, int64, scalarOf, isFloat } from './util.js'
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
-defineOp('Identity', { run: ([x]) => need([x], 0, 'input') });
+// Tensors, sequences and optionals alike (the node layer returns a copy).
+defineOp('Identity', { values: true, run: ([x]) => need([x], 0, 'input') });
 
 defineOp('Constant', {
   // A tensor attribute 'value' is held by the layer as '@value' (or 'value' for a shared initializer).
