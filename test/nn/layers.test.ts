@@ -352,8 +352,9 @@ function registeredTypes(): string[] {
   } catch (e) {
     const m = /known types: (.*)$/.exec((e as Error).message);
     // onnxNode (registered by the ONNX importer) runs any ONNX op: the conformance suites test it.
-    // tensorSequenceInput feeds ONNX sequence values, not tensors: test/io/onnx-ops-sequence.test.ts.
-    if (m) return m[1]!.split(', ').filter((t) => t !== 'onnxNode' && t !== 'tensorSequenceInput');
+    // tensorSequenceInput and onnxOptionalInput feed ONNX sequence and optional values, not
+    // tensors: test/io/onnx-ops-sequence.test.ts.
+    if (m) return m[1]!.split(', ').filter((t) => !['onnxNode', 'tensorSequenceInput', 'onnxOptionalInput'].includes(t));
   }
   throw new Error('layerFromConfig did not list the known types');
 }
