@@ -44,9 +44,12 @@ async function measure(net: dl.Network, file: string, shape: number[], n: number
   const x = dl.randn(shape);
   const sess = await session(file);
   const feeds = { [sess.inputNames[0]!]: new ort.Tensor('float32', x.dataSync() as Float32Array, shape) };
-  const dlkitMs = timeSync(() => dl.tidy(() => { dl.noGrad(() => net.forward(x)); }), n);
+  // dlkit's inference path: the plan predict/classify use (batch norm folded, channels-last weights).
+  const plan = new dl.nn.InferencePlan(net, { channelsLast: true });
+  const dlkitMs = timeSync(() => dl.tidy(() => { plan.forward(x); }), n);
   const ortMs = await timeAsync(() => sess.run(feeds), n);
-  const ours = dl.tidy(() => dl.noGrad(() => net.forward(x) as dl.Tensor).dataSync() as Float32Array);
+  const ours = dl.tidy(() => (plan.forward(x) as dl.Tensor).dataSync() as Float32Array);
+  plan.dispose();
   const theirs = (await sess.run(feeds))[sess.outputNames[0]!]!.data as Float32Array;
   let maxDiff = 0;
   for (let i = 0; i < ours.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ours[i]! - theirs[i]!));

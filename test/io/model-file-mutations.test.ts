@@ -1,4 +1,4 @@
-// Damaged model files: real ONNX, Caffe, dlkit (safetensors) and PyTorch files, truncated, with
+// Damaged model files: real ONNX, Caffe, dlkit (safetensors), PyTorch checkpoint and TorchScript files, truncated, with
 // random bytes flipped and with size fields overwritten, a few thousand times in all. Every load
 // must end in a clean error (an Error with a message, from JS) or a valid model — never a crash,
 // a hang or a leaked tensor. Seeded, so a failure can be replayed.
@@ -66,11 +66,25 @@ async function dlkitModel(): Promise<string> {
   return file;
 }
 
+/** A whole checkpoint, unpickled, as something to dispose (its tensors are the caller's). */
+async function checkpoint(file: string): Promise<{ dispose(): void }> {
+  const value = await dl.readTorchCheckpoint(file);
+  return { dispose: () => dl.dispose(value) };
+}
+
 async function subjects(): Promise<Subject[]> {
   const list: Subject[] = [
     { name: 'dlkit model (.safetensors)', files: [await dlkitModel()], target: 0, load: (f) => dl.loadModel(f[0]!) },
   ];
   if (existsSync(ONNX)) list.push({ name: 'ONNX (test_operator_conv)', files: [ONNX], target: 0, load: async (f) => dl.importONNX(f[0]!) });
+  const CKPT = path.join(ROOT, 'fixtures', 'checkpoints');
+  for (const f of ['zip-p4.pt', 'legacy-p2.pt']) {
+    if (existsSync(path.join(CKPT, f))) {
+      list.push({ name: `PyTorch checkpoint (${f})`, files: [path.join(CKPT, f)], target: 0, load: (files) => checkpoint(files[0]!) });
+    }
+  }
+  const TS = path.join(ROOT, 'fixtures', 'torchscript', 'traced.pt');
+  if (existsSync(TS)) list.push({ name: 'TorchScript (traced.pt)', files: [TS], target: 0, load: (f) => dl.loadTorchScript(f[0]!) });
   if (existsSync(path.join(CAFFE, 'squeezenet.prototxt'))) {
     const files = ['squeezenet.prototxt', 'squeezenet.caffemodel'].map((f) => path.join(CAFFE, f));
     list.push({ name: 'Caffe caffemodel (squeezenet)', files, target: 1, load: (f) => dl.importCaffe(f[0]!, f[1]!) });

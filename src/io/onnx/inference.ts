@@ -30,6 +30,13 @@ describeForInference('onnxNode', (layer: Layer) => {
       padding: [p[0]!, p[1]!], dilation: (a.dilations as number[] | undefined) ?? [1, 1], groups: (a.group as number | undefined) ?? 1,
     };
   }
+  if (n.op === 'Gemm') {
+    // y = x W^T + b (PyTorch's Linear as exported): the plan's linear step.
+    const w = held(n, 1);
+    const c = held(n, 2);
+    if (!w || w.ndim !== 2 || (n.slots[2] && (!c || c.ndim !== 1)) || a.transA || a.transB !== 1 || (a.alpha ?? 1) !== 1 || (a.beta ?? 1) !== 1) return null;
+    return { kind: 'linear', weight: w, bias: c };
+  }
   if (n.op === 'BatchNormalization') {
     if (a.training_mode === 1 || n.numOutputs > 1) return null;
     const [scale, bias, mean, variance] = [1, 2, 3, 4].map((i) => held(n, i));
