@@ -10,8 +10,8 @@
 // Writing follows the reference implementation: tensors ordered by descending dtype alignment,
 // then by name (so every tensor's data is aligned), `__metadata__` first, compact JSON.
 // Reading accepts any order and checks every offset before a byte of data is used.
-import { open, readFile, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { open, readFile } from 'node:fs/promises';
+import { writeFileAtomic } from './atomic-write.js';
 import os from 'node:os';
 import path from 'node:path';
 import { native } from '../native/binding.js';
@@ -365,25 +365,9 @@ export interface SaveOptions {
  */
 export async function saveSafetensors(file: string, tensors: Record<string, Tensor>, metadata?: Record<string, string>, options: SaveOptions = {}): Promise<void> {
   const bytes = encodeSafetensors(tensors, metadata, file);
-  const dir = path.dirname(path.resolve(file));
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fh;
   try {
-    fh = await open(temp, 'wx');
-    await fh.writeFile(bytes);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await options.beforeRename?.(temp);
-    await rename(temp, file);
+    await writeFileAtomic(file, bytes, options.beforeRename);
   } catch (err) {
-    await fh?.close().catch(() => {});
-    await rm(temp, { force: true }).catch(() => {});
     throw new SafetensorsError(file, [`could not save (any existing file is left unchanged): ${(err as Error).message}`], err);
   }
-  // Make the rename itself durable; not every file system lets a directory be synced.
-  try {
-    const d = await open(dir, 'r');
-    try { await d.sync(); } finally { await d.close(); }
-  } catch { /* best effort */ }
 }

@@ -36,20 +36,8 @@ const inShape = (layer: Layer, i = 0): readonly number[] => layer.inputShapes![i
 /** ONNX `pads`: all begins, then all ends. */
 const onnxPads = (pairs: readonly (readonly [number, number])[]): number[] => [...pairs.map((p) => p[0]), ...pairs.map((p) => p[1])];
 
-/**
- * Conv pads per spatial dim as [begin, end]: explicit padding, or 'same' resolved for the built
- * input size as ConvNd.pads does (output = ceil(input / stride); the odd pixel goes at the end).
- */
-function convPads(layer: L.Conv1d | L.Conv2d): [number, number][] {
-  const sizes = inShape(layer).slice(1);
-  return sizes.map((n, i) => {
-    if (layer.padding !== 'same') return [layer.padding[i]!, layer.padding[i]!];
-    const s = layer.stride[i]!;
-    const k = (layer.kernelSize[i]! - 1) * layer.dilation[i]! + 1;
-    const total = Math.max((Math.ceil(n / s) - 1) * s + k - n, 0);
-    return [Math.floor(total / 2), total - Math.floor(total / 2)];
-  });
-}
+/** Conv pads per spatial dim as [begin, end], 'same' resolved for the built input size by the layer itself. */
+const convPads = (layer: L.Conv1d | L.Conv2d): [number, number][] => layer.pads(inShape(layer).slice(1));
 
 // Conv: https://onnx.ai/onnx/operators/onnx__Conv.html (weights [out, in/groups, k...], as dlkit's).
 function conv(layer: L.Conv1d | L.Conv2d, ctx: OnnxExportContext): string {

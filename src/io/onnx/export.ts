@@ -16,8 +16,7 @@
 // ('reflectX') is not part of the graph: average the outputs for an image and its mirror image
 // yourself (the model's metadata says when the network had it).
 // dlkit's channels-last layout is a memory format only: the graph and its weights are NCHW.
-import { open, rename, rm } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../atomic-write.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Layer } from '../../nn/layer.js';
@@ -415,23 +414,9 @@ export class OnnxExportError extends Error {
  */
 export async function exportONNX(network: Network, file: string, options: ExportOnnxOptions = {}): Promise<void> {
   const bytes = encodeModel(networkToOnnx(network, options));
-  const dir = path.dirname(path.resolve(file));
-  const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fh;
   try {
-    fh = await open(temp, 'wx');
-    await fh.writeFile(bytes);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await rename(temp, file);
+    await writeFileAtomic(file, bytes);
   } catch (err) {
-    await fh?.close().catch(() => {});
-    await rm(temp, { force: true }).catch(() => {});
     throw new OnnxExportError(file, `could not write the ONNX model (any existing file is left unchanged): ${(err as Error).message}`, { cause: err });
   }
-  try {
-    const d = await open(dir, 'r');
-    try { await d.sync(); } finally { await d.close(); }
-  } catch { /* best effort: not every file system lets a directory be synced */ }
 }
