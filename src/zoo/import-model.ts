@@ -62,7 +62,9 @@ export function detectFormat(files: readonly string[]): ModelFormat {
   const file = files[0]!;
   if (ext(file) === '.onnx') return 'onnx';
   if (ext(file) === '.safetensors') return 'safetensors';
-  if (['.pt', '.pth', '.th', '.bin', '.ckpt', '.tar'].includes(ext(file)) || head(file, 4).readUInt32LE(0) === 0x04034b50) {
+  const magic = head(file, 4);
+  const isZip = magic.length === 4 && magic.readUInt32LE(0) === 0x04034b50;
+  if (['.pt', '.pth', '.th', '.bin', '.ckpt', '.tar'].includes(ext(file)) || isZip) {
     const info = inspectTorchFile(file);
     if (info.kind === 'torchscript') return 'torchscript';
     if (info.kind === 'checkpoint' || info.kind === 'legacy-checkpoint') return 'checkpoint';
