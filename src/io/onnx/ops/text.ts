@@ -107,7 +107,7 @@ function vectorizerOf(a: Record<string, AttrValue>): Vectorizer {
  * trie, counting every n-gram of a counted size met on the way. Unigrams do not depend on d,
  * so they are counted in the first pass only.
  */
-function countRow(v: Vectorizer, x: Float64Array, begin: number, end: number, freq: Float64Array, offset: number): void {
+function countRow(v: Vectorizer, x: Int32Array | Float64Array, begin: number, end: number, freq: Float32Array, offset: number): void {
   let smallest = v.minGram;
   for (let d = 1; d <= v.maxSkip + 1; d++) {
     for (let p = begin; p < end; p++) {
@@ -148,17 +148,20 @@ defineOp('TfIdfVectorizer', {
     const v = vectorizerOf(a);
     const rows = X.ndim === 2 ? X.shape[0]! : 1;
     const C = X.shape[X.ndim - 1]!;
-    // float64 holds every token id up to 2^53 exactly, as the pool's attribute values are held.
-    const tokens = cast(X, 'float64').dataSync() as Float64Array;
-    const freq = new Float64Array(rows * v.outputSize);
-    for (let r = 0; r < rows; r++) countRow(v, tokens, r * C, (r + 1) * C, freq, r * v.outputSize);
-    const y = new Float32Array(freq.length);
+    // int64 ids as float64: exact up to 2^53, as the pool's attribute values are held. (dataSync
+    // copies to the CPU, contiguous.)
+    const tokens = X.dtype === 'int32' ? (X.dataSync() as Int32Array) : (cast(X, 'float64').dataSync() as Float64Array);
+    // Counted in place (float32 holds counts up to 2^24 exactly, more tokens than a row has).
+    const n = v.outputSize;
+    const y = new Float32Array(rows * n);
+    for (let r = 0; r < rows; r++) countRow(v, tokens, r * C, (r + 1) * C, y, r * n);
     const w = v.weights;
-    for (let i = 0; i < freq.length; i++) {
-      const f = freq[i]!;
-      const wj = w ? w[i % v.outputSize]! : 1;
-      y[i] = v.mode === 'TF' ? f : v.mode === 'IDF' ? (f > 0 ? wj : 0) : f * wj;
+    if (v.mode === 'IDF') {
+      for (let r = 0; r < rows; r++) for (let j = 0, i = r * n; j < n; j++, i++) if (y[i]! > 0) y[i] = w ? w[j]! : 1;
+    } else if (v.mode === 'TFIDF' && w) {
+      for (let r = 0; r < rows; r++) for (let j = 0, i = r * n; j < n; j++, i++) if (y[i]! !== 0) y[i] = y[i]! * w[j]!;
     }
-    return tensor(y, { shape: X.ndim === 2 ? [rows, v.outputSize] : [v.outputSize] });
+    const out = tensor(y, { shape: X.ndim === 2 ? [rows, n] : [n] });
+    return X.device === 'cpu' ? out : out.to({ device: X.device });
   },
 });
