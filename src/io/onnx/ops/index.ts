@@ -11,4 +11,5 @@ import './detection.js';
 import './recurrent.js';
 import './sequence.js';
 import './control.js';
+import './text.js';
 export { supportedOps, opHandler, hasOp, type OpHandler, type AttrValue } from './registry.js';
