@@ -151,8 +151,16 @@ export class InferencePlan {
             name: layer.name, inputs,
             run: ([x]) => tidy(() => {
               const n = x!.shape[0]!;
-              if (hwc && x!.ndim === 4 && x!.isContiguous('channelsLast')) return [callOp<Tensor>('linear', '', x!.permute(0, 2, 3, 1).reshape(n, -1), hwc, bias)];
-              return [callOp<Tensor>('linear', '', x!.reshape(n, -1), weight, bias)];
+              const useHwc = hwc !== null && x!.ndim === 4 && x!.isContiguous('channelsLast');
+              const flat = useHwc ? x!.permute(0, 2, 3, 1).reshape(n, -1) : x!.reshape(n, -1);
+              const w = useHwc ? hwc! : weight;
+              // One observation: a matrix-vector product. BLAS's matrix product with one row is
+              // ~4x slower here (263 against 63 us for 3136 -> 128 features).
+              if (n === 1) {
+                const v = bias ? callOp<Tensor>('addmv', '', bias, w, flat.reshape(-1)) : callOp<Tensor>('mv', '', w, flat.reshape(-1));
+                return [v.unsqueeze(0)];
+              }
+              return [callOp<Tensor>('linear', '', flat, w, bias)];
             }),
           });
           continue;
