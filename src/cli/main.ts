@@ -43,8 +43,9 @@ commands:
       --key K  --strip-prefix P     checkpoints: the entry holding the state dict; a prefix to drop
                                     (default: 'module.' when every name has it)
       --input-size C,H,W | NAME=D,D,…   one observation's shape where the file leaves it open (ONNX: by input name)
-      --scale X  --mean B,G,R | --mean mean.binaryproto  --bgr
-                                    Caffe: preprocessing outside the deploy file, (bgr(pixels) - mean) * scale
+      --mean A,B,C | --mean mean.binaryproto  --std A,B,C  --scale X  --bgr
+                                    preprocessing kept outside the model file, stored in the model:
+                                    pixels (0-255) become (bgr(x) - mean) / std * scale (Caffe: no --std)
   export <model> --onnx FILE [--opset N]      write the network as ONNX (checked by onnxruntime)
   summary <model>                             the network's layer table
   demo                                        train on Fashion-MNIST with the default preset
@@ -322,7 +323,7 @@ async function evaluateCmd(args: string[]): Promise<number> {
 async function importCmd(args: string[]): Promise<number> {
   const { values: v, positionals } = parse(args, {
     out: { type: 'string' }, classes: { type: 'string' }, 'input-size': { type: 'string', multiple: true },
-    scale: { type: 'string' }, mean: { type: 'string' }, bgr: { type: 'boolean' },
+    scale: { type: 'string' }, mean: { type: 'string' }, std: { type: 'string' }, bgr: { type: 'boolean' },
     arch: { type: 'string' }, key: { type: 'string' }, 'strip-prefix': { type: 'string' },
   }, [1, 2]);
   const inputSizes: Record<string, number[]> = {};
@@ -342,6 +343,7 @@ async function importCmd(args: string[]): Promise<number> {
   const classes = v.classes ? readFileSync(v.classes, 'utf8').split(/\r?\n/).map((l) => l.trim()).filter(Boolean) : undefined;
   const imported = await dl.importModel(positionals, {
     classes, inputSizes, inputSize, scale: num(v.scale, 'scale'), mean, meanFile: meanIsFile ? v.mean : undefined, bgr: v.bgr,
+    std: v.std?.split(',').map((x) => num(x.trim(), 'std', { min: Number.MIN_VALUE })!),
     arch: v.arch, key: v.key, stripPrefix: v['strip-prefix'],
   });
   if (imported.format === 'state-dict') {

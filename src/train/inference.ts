@@ -48,7 +48,7 @@ export async function classify(network: Network, data: InferenceInput, options: 
   return classifyOutputs(out, network.classes, endsInSoftmax);
 }
 
-/** Top-k classes with probabilities for each observation. */
+/** Top-k classes with probabilities for each observation; a network without class names gets its output indices as labels. */
 export function topK(scores: Tensor, classes: readonly string[], k: number): { label: string; score: number }[][] {
   return tidy(() => {
     const { values, indices } = scores.topk(Math.min(k, scores.shape[1]!), { dim: 1 });
@@ -56,7 +56,10 @@ export function topK(scores: Tensor, classes: readonly string[], k: number): { l
     const ix = indices.dataSync() as BigInt64Array;
     const kk = values.shape[1]!;
     return Array.from({ length: scores.shape[0]! }, (_, r) =>
-      Array.from({ length: kk }, (_, c) => ({ label: classes[Number(ix[r * kk + c])]!, score: v[r * kk + c]! })));
+      Array.from({ length: kk }, (_, c) => {
+        const i = Number(ix[r * kk + c]);
+        return { label: classes[i] ?? String(i), score: v[r * kk + c]! };
+      }));
   });
 }
 

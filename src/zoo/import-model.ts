@@ -21,9 +21,13 @@ export interface ImportModelOptions {
   inputSizes?: Record<string, readonly number[]>;
   /** Caffe: one observation's [C, H, W] when the prototxt declares no input shape. */
   inputSize?: readonly number[];
-  /** Caffe preprocessing kept outside the deploy file: pixels (0-255) become (bgr(x) - mean) * scale. */
+  /**
+   * Preprocessing kept outside the model file, stored in its image input: pixels (0-255) become
+   * (bgr(x) - mean) / std * scale. Caffe: mean, scale, bgr (or a mean file); ONNX: mean, std, scale, bgr.
+   */
   scale?: number;
   mean?: readonly number[];
+  std?: readonly number[];
   meanFile?: string;
   bgr?: boolean;
   /** Checkpoints: the architecture the state dict is loaded into (see ARCHITECTURES); without it you get the tensors. */
@@ -80,12 +84,16 @@ export function detectFormat(files: readonly string[]): ModelFormat {
 export async function importModel(files: readonly string[], options: ImportModelOptions = {}): Promise<ImportedModel> {
   const format = detectFormat(files);
   switch (format) {
-    case 'onnx':
-      return { format, network: importONNX(files[0]!, { classes: options.classes, inputSizes: options.inputSizes }) };
+    case 'onnx': {
+      const { mean, std, scale, bgr } = options;
+      const norm = mean || std || scale !== undefined || bgr ? { mean, std, scale, bgr } : undefined;
+      return { format, network: importONNX(files[0]!, { classes: options.classes, inputSizes: options.inputSizes, imageNormalization: norm }) };
+    }
     case 'caffe': {
       const prototxt = files.find((f) => path.extname(f).toLowerCase() === '.prototxt')!;
       const weights = files.find((f) => path.extname(f).toLowerCase() === '.caffemodel')!;
       const { scale, mean, meanFile, bgr, classes, inputSize } = options;
+      if (options.std) throw new RangeError('std: Caffe networks have no per-channel std; give scale (one factor for every channel)');
       const given = Object.fromEntries(Object.entries({ scale, mean, meanFile, bgr, classes, inputSize }).filter(([, v]) => v !== undefined));
       return { format, network: await importCaffe(prototxt, weights, given) };
     }

@@ -96,3 +96,22 @@ test("names with '.', '/' and ':' are kept; a dynamic batch imports as a batched
     net.dispose();
   });
 });
+
+test('imageNormalization puts the preprocessing into an image input: raw pixels in, the same outputs as the file on normalized ones', () => noLeaks(() => {
+  const file = path.join(root, 'fixtures', 'onnx', 'resnet-small.onnx');
+  const plain = dl.importONNX(file);
+  const mean = [120, 110, 100], std = [60, 55, 50];
+  const net = dl.importONNX(file, { imageNormalization: { mean, std } });
+  assert.equal(net.inputLayers[0]!.type, 'imageInput');
+  dl.tidy(() => {
+    const pixels = dl.rand([2, ...net.inputShape]).mul(255);
+    const normalized = pixels.sub(dl.tensor(mean).reshape([1, 3, 1, 1])).div(dl.tensor(std).reshape([1, 3, 1, 1]));
+    const expected = dl.noGrad(() => plain.forward(normalized) as dl.Tensor);
+    const got = dl.noGrad(() => net.forward(pixels) as dl.Tensor);
+    assert.ok(got.sub(expected).abs().max().item() < 1e-4);
+  });
+  assert.throws(() => importONNXModel(model([{ op_type: 'Relu', name: 'r', input: ['x:0'], output: ['y'] }]), { imageNormalization: { mean: [1] } }),
+    /imageNormalization needs one batched float32 input of shape \[N, C, H, W\]; 'x:0' is float32 \[N, 3\]/);
+  plain.dispose();
+  net.dispose();
+}));

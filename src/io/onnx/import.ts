@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Network, type Connection } from '../../nn/network.js';
 import type { Layer } from '../../nn/layer.js';
-import { tensorInput, tensorSequenceInput } from '../../nn/layers/input.js';
+import { tensorInput, tensorSequenceInput, imageInput } from '../../nn/layers/input.js';
 import { Tensor } from '../../tensor/tensor.js';
 import { isFloating, type DType } from '../../tensor/dtype.js';
 import {
@@ -34,6 +34,13 @@ export interface ImportOnnxOptions {
   batched?: boolean;
   /** Class names, in output order. */
   classes?: readonly string[];
+  /**
+   * Preprocessing the file leaves to its user, stored in the network's image input so that
+   * images (0-255 pixels) can be classified as they are: `(x - mean) / std * scale`, per channel.
+   * torchvision's ImageNet models: mean 123.675,116.28,103.53, std 58.395,57.12,57.375.
+   * Needs one batched 4-D float input of fixed size [C, H, W].
+   */
+  imageNormalization?: { mean?: readonly number[]; std?: readonly number[]; scale?: number; bgr?: boolean };
 }
 
 /** The oldest opset read; handlers follow each file's own opset where semantics changed (Clip, Slice, Pad, Softmax, broadcasting before 7). */
@@ -107,6 +114,18 @@ export function importONNXModel(model: ModelProto, options: ImportOnnxOptions & 
         continue;
       }
       size = own as number[];
+    }
+    const norm = options.imageNormalization;
+    if (norm) {
+      if (inputs.length !== 1 || !batched || size.length !== 3 || dtype !== 'float32') {
+        problems.push(`imageNormalization needs one batched float32 input of shape [N, C, H, W]; '${v.name}' is ${dtype} [${batched ? 'N, ' : ''}${size.join(', ')}]${inputs.length > 1 ? ` and the graph has ${inputs.length} inputs` : ''}`);
+        continue;
+      }
+      inputLayers.push(imageInput({
+        name: v.name, inputSize: size, normalization: norm.std ? 'zscore' : norm.mean ? 'zerocenter' : 'none',
+        ...(norm.mean && { mean: norm.mean }), ...(norm.std && { std: norm.std }), ...(norm.scale !== undefined && { scale: norm.scale }), ...(norm.bgr && { bgr: true }),
+      }));
+      continue;
     }
     inputLayers.push(tensorInput({ name: v.name, inputSize: size, dtype, batched }));
   }
