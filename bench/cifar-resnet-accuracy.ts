@@ -7,9 +7,9 @@
 // architecture of scripts/make-cifar-resnet-fixtures.py).
 import path from 'node:path';
 import * as dl from '../src/index.js';
-import { root } from './common.js';
+import { root, SHARED_DATA } from './common.js';
 
-const SHARED = path.join(root, '..', 'shared', 'data');
+const SHARED = SHARED_DATA;
 const files: [string, 20 | 32][] = [['resnet20-12fca82f.th', 20], ['resnet32-d509ac18.th', 32]];
 
 const ds = await dl.imageDatastore(path.join(SHARED, 'cifar10', 'test'), { size: [32, 32] });

@@ -13,6 +13,8 @@ export const distBench = path.join(root, 'dist', 'bench');
 /** Python scripts live next to the TypeScript sources (bench/), not in dist/. */
 export const pyBench = path.join(root, 'bench');
 /** Debian's PyTorch (package python3-torch), as the issue asks. */
+/** The team's real data sets: beside the project, or where DLKIT_SHARED_DATA says. */
+export const SHARED_DATA = path.resolve(process.env.DLKIT_SHARED_DATA ?? path.join(root, '..', 'shared', 'data'));
 export const PYTHON = process.env.DLKIT_BENCH_PYTHON ?? '/usr/bin/python3';
 export const JEMALLOC = '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2';
 

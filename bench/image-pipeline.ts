@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } fro
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { PYTHON, distBench, fmt, intOption, median, parseOptions, progress, pyBench, root, runJson, table, untunedEnv } from './common.js';
+import { PYTHON, distBench, fmt, intOption, median, parseOptions, progress, pyBench, root, runJson, SHARED_DATA, table, untunedEnv } from './common.js';
 import { prng } from '../test/support/random.js';
 
 interface PipelineResult { imagesPerSecond: number; seconds: number; images: number; workers: number; waitSeconds?: number; torchvision?: string; torch?: string }
@@ -145,7 +145,7 @@ export async function run(argv: string[]): Promise<void> {
       [`dlkit (${workers} worker threads)`, fmt(d), dl.map((x) => fmt(x.imagesPerSecond)).join(' ')],
       [`torchvision ${tv[0]?.torchvision ?? ''} (2 workers)`, fmt(t), tv.map((x) => fmt(x.imagesPerSecond)).join(' ')],
     ]));
-    const cifar = path.resolve(root, '..', 'shared', 'data', 'cifar10');
+    const cifar = path.join(SHARED_DATA, 'cifar10');
     if (!opts.has('no-cifar')) {
       if (existsSync(path.join(cifar, 'train')) && existsSync(path.join(cifar, 'test'))) {
         const rows = await cifarComparison(cifar, tmp);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import * as dl from '../../src/index.js';
+import { SHARED_DATA } from '../support/shared-data.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
@@ -23,7 +24,7 @@ const dlkit = (...args: string[]) => {
 
 const ONNX = path.join(root, 'fixtures', 'onnx', 'resnet-small.onnx');
 const CAFFE = path.join(root, 'fixtures', 'caffe');
-const RESNET20 = path.resolve(root, '..', 'shared', 'data', 'pretrained', 'resnet-cifar10', 'resnet20-12fca82f.th');
+const RESNET20 = path.join(SHARED_DATA, 'pretrained', 'resnet-cifar10', 'resnet20-12fca82f.th');
 
 test('import model.onnx --out: the summary with the file\'s node names; the model file runs as the ONNX file does in ONNX Runtime; export writes it back', async () => {
   const out = path.join(tmp, 'resnet-small.safetensors');

@@ -2,17 +2,15 @@
 // classes that a small CNN can tell apart (each class has its own hue family and pattern).
 import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { prng } from '../support/random.js';
+import { SHARED_DATA } from '../support/shared-data.js';
 
 /** Formats the datastores read, by extension (mixed case on purpose: extensions match case-insensitively). */
 export const FORMATS = ['.jpg', '.png', '.webp', '.gif', '.tiff', '.avif', '.JPEG', '.tif', '.PNG', '.jpeg'] as const;
 
 /** Where the real photos are (ants and bees), when this machine has them. */
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..'); // dist/test/data -> repo
-// The team's shared data sets sit beside the project; .ci/run points DLKIT_SHARED_DATA at them from its clone.
-export const HYMENOPTERA = path.resolve(process.env.DLKIT_SHARED_DATA ?? path.join(repo, '..', 'shared', 'data'), 'hymenoptera');
+export const HYMENOPTERA = path.join(SHARED_DATA, 'hymenoptera');
 export const hasHymenoptera = existsSync(path.join(HYMENOPTERA, 'train', 'ants'));
 
 

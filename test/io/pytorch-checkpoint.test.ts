@@ -15,6 +15,7 @@ import zlib from 'node:zlib';
 import * as dl from '../../src/index.js';
 import { readZipDirectory, readZipEntry } from '../../src/io/pytorch/zip.js';
 import { noLeaks } from '../helpers.js';
+import { SHARED_DATA } from '../support/shared-data.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FIX = path.join(ROOT, 'fixtures', 'checkpoints');
@@ -250,7 +251,7 @@ test('state dicts: the dict under state_dict/model_state_dict/model or the top l
   disposeAll(fromSt);
 }));
 
-const PRETRAINED = path.join(ROOT, '..', 'shared', 'data', 'pretrained', 'resnet-cifar10');
+const PRETRAINED = path.join(SHARED_DATA, 'pretrained', 'resnet-cifar10');
 const cifar = JSON.parse(readFileSync(path.join(ROOT, 'fixtures', 'cifar-resnet.json'), 'utf8'));
 const hasPretrained = existsSync(PRETRAINED);
 

@@ -11,10 +11,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as dl from '../../src/index.js';
 import { noLeaks } from '../helpers.js';
+import { SHARED_DATA } from '../support/shared-data.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const fixture = JSON.parse(readFileSync(path.join(ROOT, 'fixtures', 'cifar-resnet.json'), 'utf8'));
-const SHARED = path.join(ROOT, '..', 'shared', 'data');
+const SHARED = SHARED_DATA;
 const PRETRAINED = path.join(SHARED, 'pretrained', 'resnet-cifar10');
 const TEST_IMAGES = path.join(SHARED, 'cifar10', 'test');
 const hasShared = existsSync(PRETRAINED) && existsSync(TEST_IMAGES);
