@@ -105,6 +105,14 @@ static int64_t toInt(const Napi::Value& v, const OpEntry& op, const ArgSpec& a) 
   badArg(v, op, a, "an integer");
 }
 
+// Converts one argument where the schema asks for a tensor, without building strings unless
+// it fails: the common case of the hot path.
+static c10::IValue tensorArg(napi_env env, napi_value v, const OpEntry& op, const ArgSpec& a) {
+  Slot* slot = slotOf(env, v, op.name.c_str());
+  if (!slot || !slot->tensor.defined()) throwDisposed(env, op.name + " argument '" + a.name + "'");
+  return slot->tensor;
+}
+
 static c10::IValue toIValue(const Napi::Value& v, const OpEntry& op, const ArgSpec& a) {
   if (v.IsUndefined()) {
     if (a.defaultValue) return *a.defaultValue;
@@ -118,7 +126,7 @@ static c10::IValue toIValue(const Napi::Value& v, const OpEntry& op, const ArgSp
   switch (a.kind) {
     case Kind::Tensor:
       if (!v.IsExternal()) badArg(v, op, a, "a tensor");
-      return tensorOf(v, (op.name + " argument '" + a.name + "'").c_str());
+      return tensorArg(v.Env(), v, op, a);
     case Kind::Int:
     case Kind::Enum:
       return toInt(v, op, a);
@@ -303,40 +311,81 @@ static Napi::Value opArgNames(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// call(id, ...args) -> result (a handle, a value, or an array of them for several returns)
-static Napi::Value call(const Napi::CallbackInfo& info) {
-  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
-  if (id >= opCount.load()) throw Napi::RangeError::New(info.Env(), "call: unknown op id");
-  const OpEntry& op = *ops[id];
-  return guarded(info, op.name, [&]() -> Napi::Value {
-    auto env = info.Env();
-    size_t given = info.Length() - 1;
-    if (given > op.args.size())
+// Reused across calls (an op never calls back into JS, so calls do not nest on one thread):
+// saves an allocation per call.
+thread_local torch::jit::Stack callStack;
+thread_local bool callStackInUse = false;
+
+// call(id, ...args) -> result (a handle, a value, or an array of them for several returns).
+// Written against the C API: the generic wrappers cost more than small ops do.
+static napi_value call(napi_env env, napi_callback_info cbinfo) {
+  constexpr size_t kMaxArgs = 32;
+  napi_value argv[kMaxArgs];
+  size_t argc = kMaxArgs;
+  napi_value out = nullptr;
+  try {
+    if (napi_get_cb_info(env, cbinfo, &argc, argv, nullptr, nullptr) != napi_ok) throw Napi::Error::New(env, "call: bad arguments");
+    uint32_t id = 0;
+    if (argc == 0 || napi_get_value_uint32(env, argv[0], &id) != napi_ok || id >= opCount.load())
+      throw Napi::RangeError::New(env, "call: unknown op id");
+    const OpEntry& op = *ops[id];
+    size_t given = argc - 1;
+    if (given > op.args.size() || argc > kMaxArgs)
       throw Napi::TypeError::New(env, op.name + ": takes " + std::to_string(op.args.size()) + " arguments, got " + std::to_string(given));
-    torch::jit::Stack stack;
-    stack.reserve(op.args.size());
-    for (size_t i = 0; i < op.args.size(); i++)
-      stack.push_back(toIValue(i < given ? info[i + 1] : env.Undefined(), op, op.args[i]));
-    op.handle.callBoxed(&stack);
-    size_t n = stack.size();
-    auto result = [&](size_t i) -> Napi::Value {
-      int alias = op.returnAliasArg[i];
-      if (alias >= 0 && size_t(alias) < given) return info[alias + 1];
-      return fromIValue(env, stack[i]);
-    };
-    if (n == 0) return env.Undefined();
-    if (n == 1) return result(0);
-    auto out = Napi::Array::New(env, n);
-    for (size_t i = 0; i < n; i++) out.Set(uint32_t(i), result(i));
-    return out;
-  });
+    bool ownStack = !callStackInUse;
+    torch::jit::Stack localStack;
+    torch::jit::Stack& stack = ownStack ? callStack : localStack;
+    callStackInUse = true;
+    struct Release {
+      torch::jit::Stack& s; bool own;
+      ~Release() { s.clear(); if (own) callStackInUse = false; }
+    } release{stack, ownStack};
+    try {
+      for (size_t i = 0; i < op.args.size(); i++) {
+        const ArgSpec& a = op.args[i];
+        if (i < given && a.kind == Kind::Tensor) {
+          napi_valuetype t;
+          napi_typeof(env, argv[i + 1], &t);
+          if (t == napi_external) { stack.push_back(tensorArg(env, argv[i + 1], op, a)); continue; }
+        }
+        Napi::Value v = i < given ? Napi::Value(env, argv[i + 1]) : Napi::Env(env).Undefined();
+        stack.push_back(toIValue(v, op, a));
+      }
+      op.handle.callBoxed(&stack);
+      size_t n = stack.size();
+      auto result = [&](size_t i) -> napi_value {
+        int alias = op.returnAliasArg[i];
+        if (alias >= 0 && size_t(alias) < given) return argv[alias + 1];
+        if (stack[i].isTensor()) return wrapTensor(env, std::move(stack[i]).toTensor());
+        return fromIValue(Napi::Env(env), stack[i]);
+      };
+      if (n == 0) napi_get_undefined(env, &out);
+      else if (n == 1) out = result(0);
+      else {
+        napi_create_array_with_length(env, n, &out);
+        for (size_t i = 0; i < n; i++) napi_set_element(env, out, uint32_t(i), result(i));
+      }
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const c10::Error& e) {
+      throw Napi::Error::New(env, op.name + ": " + e.what_without_backtrace());
+    } catch (const std::exception& e) {
+      throw Napi::Error::New(env, op.name + ": " + e.what());
+    }
+  } catch (const Napi::Error& e) {
+    e.ThrowAsJavaScriptException();
+    return nullptr;
+  }
+  return out;
 }
 
 void registerOpFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("opLookup", Napi::Function::New(env, opLookup));
   exports.Set("opSchema", Napi::Function::New(env, opSchema));
   exports.Set("opArgNames", Napi::Function::New(env, opArgNames));
-  exports.Set("call", Napi::Function::New(env, call));
+  napi_value fn;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "call", NAPI_AUTO_LENGTH, call, nullptr, &fn));
+  exports.Set("call", Napi::Value(env, fn));
 }
 
 }  // namespace dlkit

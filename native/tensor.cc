@@ -90,12 +90,15 @@ static Napi::Value toBufferAsync(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value dispose(const Napi::CallbackInfo& info) {
-  if (info[0].IsExternal()) releaseBox(info.Env(), boxOf(info[0], "dispose"));
+  if (info[0].IsExternal()) {
+    if (Slot* slot = slotOf(info[0], "dispose")) releaseSlot(info.Env(), slot);
+  }
   return info.Env().Undefined();
 }
 
 static Napi::Value isDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !boxOf(info[0], "isDisposed")->tensor.defined());
+  Slot* slot = slotOf(info[0], "isDisposed");
+  return Napi::Boolean::New(info.Env(), !slot || !slot->tensor.defined());
 }
 
 // meta(handle) -> [shape, scalarTypeCode, deviceString, requiresGrad]
@@ -149,8 +152,8 @@ static Napi::Value grad(const Napi::CallbackInfo& info) {
     // Gradients usually accumulate in place: hand back the caller's handle for the same
     // tensor instead of a new one, so reading .grad each step does not create handles.
     if (g.defined() && info.Length() > 1 && info[1].IsExternal()) {
-      TensorBox* cached = boxOf(info[1], "grad");
-      if (cached->tensor.defined() && cached->tensor.unsafeGetTensorImpl() == g.unsafeGetTensorImpl()) return info[1];
+      Slot* cached = slotOf(info[1], "grad");
+      if (cached && cached->tensor.defined() && cached->tensor.unsafeGetTensorImpl() == g.unsafeGetTensorImpl()) return info[1];
     }
     return wrapTensor(info.Env(), g);  // null when undefined
   });

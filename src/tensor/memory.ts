@@ -14,6 +14,8 @@ export interface Disposable {
 /** A native object as memory.ts sees it: which scope, if any, will free it. */
 export interface Tracked extends Disposable {
   scope: Scope | undefined;
+  /** Whether the garbage-collection backstop knows it (set by memory.ts). */
+  backstop: boolean;
 }
 
 export class Scope {
@@ -33,9 +35,37 @@ const registry = new FinalizationRegistry<Handle>((handle) => {
   }
 });
 
-/** Called by every new tensor: tracks it in the current scope and registers the GC backstop. */
+// Registering with the FinalizationRegistry costs about as much as a small op itself, and
+// most tensors are disposed soon after they are made (dispose(), tidy). Its callbacks only run
+// when the event loop turns, so registration can wait until the current job ends (or every
+// kBatch new tensors) without freeing anything later: then only the survivors are registered.
+const kBatch = 1024;
+const pending: Tracked[] = [];
+const pendingHandles: Handle[] = [];
+let flushQueued = false;
+
+function flushPending(): void {
+  flushQueued = false;
+  for (let i = 0; i < pending.length; i++) {
+    const obj = pending[i]!;
+    if (!obj.isDisposed) {
+      registry.register(obj, pendingHandles[i]!, obj);
+      obj.backstop = true;
+    }
+  }
+  pending.length = 0;
+  pendingHandles.length = 0;
+}
+
+/** Called by every new tensor: tracks it in the current scope and (soon) registers the GC backstop. */
 export function track(obj: Tracked, handle: Handle): void {
-  registry.register(obj, handle, obj);
+  pending.push(obj);
+  pendingHandles.push(handle);
+  if (pending.length >= kBatch) flushPending();
+  else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushPending);
+  }
   const scope = currentScope.getStore();
   obj.scope = scope;
   scope?.owned.add(obj);
@@ -43,9 +73,14 @@ export function track(obj: Tracked, handle: Handle): void {
 
 /** Called by dispose(): the object no longer needs the backstop or its scope. */
 export function untrack(obj: Tracked): void {
-  registry.unregister(obj);
-  obj.scope?.owned.delete(obj);
-  obj.scope = undefined;
+  if (obj.backstop) {
+    registry.unregister(obj);
+    obj.backstop = false;
+  }
+  if (obj.scope) {
+    obj.scope.owned.delete(obj);
+    obj.scope = undefined;
+  }
 }
 
 /** Takes `obj` out of its scope so that the scope's end does not free it. Returns it. */
