@@ -27,6 +27,9 @@ Table& tableHere() {
   return *table;
 }
 
+// The high word of every handle ("dlkt").
+constexpr uint64_t kMarker = 0x646c6b74;
+
 inline Slot& slotAt(Table& t, uint32_t index) { return t.chunks[index >> kChunkBits][index & (kChunk - 1)]; }
 
 // V8 only needs a rough count of the memory it cannot see (to start collections sooner):
@@ -87,8 +90,8 @@ napi_value wrapTensor(napi_env env, at::Tensor tensor) {
   s.reportedBytes = ownedBytes(s.tensor);
   if (s.reportedBytes) reportBytes(env, t, s.reportedBytes);
   liveTensors.fetch_add(1, std::memory_order_relaxed);
-  uintptr_t token = (uintptr_t(s.gen) << 32) | index;
-  napi_status st = napi_create_external(env, reinterpret_cast<void*>(token), nullptr, nullptr, &out);
+  uint64_t words[2] = {(uint64_t(s.gen) << 32) | index, kMarker};
+  napi_status st = napi_create_bigint_words(env, 0, 2, words, &out);
   if (st != napi_ok) {
     releaseSlot(env, &s);
     throw Napi::Error::New(env, "could not create a tensor handle");
@@ -96,11 +99,35 @@ napi_value wrapTensor(napi_env env, at::Tensor tensor) {
   return out;
 }
 
+// The token of a handle, or false when `value` is not one.
+static inline bool tokenOf(napi_env env, napi_value value, uint64_t& token) {
+  int sign = 0;
+  size_t count = 2;
+  uint64_t words[2] = {0, 0};
+  if (napi_get_value_bigint_words(env, value, &sign, &count, words) != napi_ok) return false;
+  if (count != 2 || sign || words[1] != kMarker) return false;
+  token = words[0];
+  return true;
+}
+
+Slot* trySlotOf(napi_env env, napi_value value) {
+  uint64_t token;
+  if (!tokenOf(env, value, token)) return nullptr;
+  uint32_t index = uint32_t(token & 0xffffffffu), gen = uint32_t(token >> 32);
+  Table& t = tableHere();
+  if (index >= t.size) return nullptr;
+  Slot& s = slotAt(t, index);
+  return s.gen == gen ? &s : nullptr;
+}
+
+bool isHandle(napi_env env, napi_value value) {
+  uint64_t token;
+  return tokenOf(env, value, token);
+}
+
 Slot* slotOf(napi_env env, napi_value value, const char* what) {
-  void* data = nullptr;
-  if (napi_get_value_external(env, value, &data) != napi_ok)
-    throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor handle");
-  uintptr_t token = reinterpret_cast<uintptr_t>(data);
+  uint64_t token;
+  if (!tokenOf(env, value, token)) throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor handle");
   uint32_t index = uint32_t(token & 0xffffffffu), gen = uint32_t(token >> 32);
   Table& t = tableHere();
   if (index >= t.size) throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor handle");

@@ -9,12 +9,14 @@
 
 namespace dlkit {
 
-// A JS handle is a Napi::External without a finalizer whose data is a token, not a pointer:
-// the index of a slot in this thread's handle table and the slot's generation. dispose()
-// frees the slot and bumps its generation, so a disposed (or stale) handle can say so instead
-// of crashing, and making a handle costs no weak reference, finalizer or allocation in native
-// code (measured: those were most of the cost of a small op). Tensors nobody disposes are
-// freed by the FinalizationRegistry in src/tensor/memory.ts, which calls dispose().
+// A JS handle is a BigInt that holds a token: the index of a slot in this thread's handle
+// table and the slot's generation, plus a marker word that puts it above 2^64 (so that no
+// int64 argument is ever taken for a tensor). dispose() frees the slot and bumps its
+// generation, so a disposed (or stale) handle can say so instead of crashing. Unlike an
+// External with a finalizer, making one costs no weak reference, finalizer or native
+// allocation, and a BigInt needs no global handle as an External does (measured: those were
+// most of the cost of a small op). Tensors nobody disposes are freed by the
+// FinalizationRegistry in src/tensor/memory.ts, which calls dispose().
 struct Slot {
   at::Tensor tensor;
   int64_t reportedBytes = 0;  // external memory reported to V8 for this handle
@@ -29,6 +31,10 @@ napi_value wrapTensor(napi_env env, at::Tensor tensor);
 inline Napi::Value wrapTensor(Napi::Env env, at::Tensor tensor) {
   return Napi::Value(env, wrapTensor(static_cast<napi_env>(env), std::move(tensor)));
 }
+// The slot behind a handle whose generation still matches, or nullptr (not a handle, or disposed).
+Slot* trySlotOf(napi_env env, napi_value value);
+// Whether a JS value is a tensor handle (alive or not).
+bool isHandle(napi_env env, napi_value value);
 // The slot behind a handle whose generation still matches (alive), or nullptr when it was
 // disposed; throws a JS TypeError naming `what` when the value is not a tensor handle.
 Slot* slotOf(napi_env env, napi_value value, const char* what);

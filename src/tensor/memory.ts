@@ -16,6 +16,7 @@ export interface Tracked extends Disposable {
   scope: Scope | undefined;
   /** Whether the garbage-collection backstop knows it (set by memory.ts). */
   backstop: boolean;
+  readonly handle: Handle;
 }
 
 export class Scope {
@@ -39,29 +40,30 @@ const registry = new FinalizationRegistry<Handle>((handle) => {
 // most tensors are disposed soon after they are made (dispose(), tidy). Its callbacks only run
 // when the event loop turns, so registration can wait until the current job ends (or every
 // kBatch new tensors) without freeing anything later: then only the survivors are registered.
-const kBatch = 1024;
-const pending: Tracked[] = [];
-const pendingHandles: Handle[] = [];
+// The batch is small: its tensors survive young-generation collections while they wait, and
+// copying them is what a large batch would cost.
+const kBatch = 32;
+const pending: (Tracked | undefined)[] = new Array(kBatch).fill(undefined);
+let pendingCount = 0;
 let flushQueued = false;
 
 function flushPending(): void {
   flushQueued = false;
-  for (let i = 0; i < pending.length; i++) {
+  for (let i = 0; i < pendingCount; i++) {
     const obj = pending[i]!;
     if (!obj.isDisposed) {
-      registry.register(obj, pendingHandles[i]!, obj);
+      registry.register(obj, obj.handle, obj);
       obj.backstop = true;
     }
+    pending[i] = undefined;
   }
-  pending.length = 0;
-  pendingHandles.length = 0;
+  pendingCount = 0;
 }
 
 /** Called by every new tensor: tracks it in the current scope and (soon) registers the GC backstop. */
-export function track(obj: Tracked, handle: Handle): void {
-  pending.push(obj);
-  pendingHandles.push(handle);
-  if (pending.length >= kBatch) flushPending();
+export function track(obj: Tracked): void {
+  pending[pendingCount] = obj;
+  if (++pendingCount === kBatch) flushPending();
   else if (!flushQueued) {
     flushQueued = true;
     queueMicrotask(flushPending);

@@ -59,7 +59,7 @@ function enrich(err: unknown, id: number, op: string, args: unknown[]): Error {
 
 function wrapResult(r: unknown, args: unknown[]): unknown {
   if (r === null || r === undefined) return r;
-  if (typeof r === 'object' && !Array.isArray(r)) {
+  if (typeof r === 'bigint') {
     // An in-place op hands back the argument's own handle: return the argument's own Tensor.
     for (let i = 0; i < args.length; i++) {
       const a = args[i];
@@ -136,7 +136,7 @@ export class Tensor implements Tracked {
   /** Wraps a native handle; most code creates tensors with `tensor()`, `zeros()` and ops instead. */
   constructor(handle: Handle) {
     this.#handle = handle;
-    track(this, handle);
+    track(this);
   }
 
   get handle(): Handle {
