@@ -8,6 +8,7 @@ void registerTensorFunctions(Napi::Env env, Napi::Object exports);
 void registerOpFunctions(Napi::Env env, Napi::Object exports);
 void registerAllocatorFunctions(Napi::Env env, Napi::Object exports);
 void registerJitFunctions(Napi::Env env, Napi::Object exports);
+void registerHandleCleanup(napi_env env);
 }  // namespace dlkit
 
 static Napi::Object init(Napi::Env env, Napi::Object exports) {
@@ -17,6 +18,7 @@ static Napi::Object init(Napi::Env env, Napi::Object exports) {
   dlkit::registerOpFunctions(env, exports);
   dlkit::registerAllocatorFunctions(env, exports);
   dlkit::registerJitFunctions(env, exports);
+  dlkit::registerHandleCleanup(env);
   return exports;
 }
 

@@ -89,13 +89,20 @@ static Napi::Value toBufferAsync(const Napi::CallbackInfo& info) {
   });
 }
 
-static Napi::Value dispose(const Napi::CallbackInfo& info) {
-  if (info[0].IsExternal()) releaseBox(info.Env(), boxOf(info[0], "dispose"));
-  return info.Env().Undefined();
+// On the C API: called once per tensor, as often as the ops that make them.
+static napi_value dispose(napi_env env, napi_callback_info cbinfo) {
+  size_t argc = 1;
+  napi_value arg = nullptr;
+  napi_get_cb_info(env, cbinfo, &argc, &arg, nullptr, nullptr);
+  if (argc >= 1) {
+    if (Slot* slot = trySlotOf(env, arg)) releaseSlot(env, slot);
+  }
+  return nullptr;
 }
 
 static Napi::Value isDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !boxOf(info[0], "isDisposed")->tensor.defined());
+  Slot* slot = slotOf(info[0], "isDisposed");
+  return Napi::Boolean::New(info.Env(), !slot || !slot->tensor.defined());
 }
 
 // meta(handle) -> [shape, scalarTypeCode, deviceString, requiresGrad]
@@ -148,9 +155,9 @@ static Napi::Value grad(const Napi::CallbackInfo& info) {
     const at::Tensor& g = tensorOf(info[0], "grad").grad();
     // Gradients usually accumulate in place: hand back the caller's handle for the same
     // tensor instead of a new one, so reading .grad each step does not create handles.
-    if (g.defined() && info.Length() > 1 && info[1].IsExternal()) {
-      TensorBox* cached = boxOf(info[1], "grad");
-      if (cached->tensor.defined() && cached->tensor.unsafeGetTensorImpl() == g.unsafeGetTensorImpl()) return info[1];
+    if (g.defined() && info.Length() > 1 && info[1].IsBigInt()) {
+      Slot* cached = slotOf(info[1], "grad");
+      if (cached && cached->tensor.defined() && cached->tensor.unsafeGetTensorImpl() == g.unsafeGetTensorImpl()) return info[1];
     }
     return wrapTensor(info.Env(), g);  // null when undefined
   });
@@ -169,7 +176,7 @@ static Napi::Value backward(const Napi::CallbackInfo& info) {
   return guarded(info, "backward", [&]() -> Napi::Value {
     const at::Tensor& t = tensorOf(info[0], "backward");
     at::Tensor g;
-    if (info.Length() > 1 && info[1].IsExternal()) g = tensorOf(info[1], "backward");
+    if (info.Length() > 1 && info[1].IsBigInt()) g = tensorOf(info[1], "backward");
     c10::optional<bool> retain;
     if (info.Length() > 2 && info[2].IsBoolean()) retain = info[2].As<Napi::Boolean>().Value();
     bool create = info.Length() > 3 && info[3].ToBoolean();
@@ -250,7 +257,9 @@ void registerTensorFunctions(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBuffer", Napi::Function::New(env, fromBuffer));
   exports.Set("toBuffer", Napi::Function::New(env, toBuffer));
   exports.Set("toBufferAsync", Napi::Function::New(env, toBufferAsync));
-  exports.Set("dispose", Napi::Function::New(env, dispose));
+  napi_value disposeFn;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_create_function(env, "dispose", NAPI_AUTO_LENGTH, dispose, nullptr, &disposeFn));
+  exports.Set("dispose", Napi::Value(env, disposeFn));
   exports.Set("isDisposed", Napi::Function::New(env, isDisposed));
   exports.Set("meta", Napi::Function::New(env, meta));
   exports.Set("isContiguous", Napi::Function::New(env, isContiguous));

@@ -11,7 +11,6 @@
 // A plain `torch.save` checkpoint is the same kind of zip without code/ and constants.pkl, so
 // the zip's central directory (at its end) tells the two apart before libtorch sees the file.
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { types } from 'node:util';
 import { native, type Handle, type JitValue, type ModuleHandle } from '../native/binding.js';
 import { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/create.js';
@@ -324,7 +323,7 @@ const moduleRegistry = new FinalizationRegistry<ModuleHandle>((m) => native.jitF
 
 function wrapOutput(v: JitValue): TorchScriptOutput {
   if (Array.isArray(v)) return v.map(wrapOutput);
-  if (types.isExternal(v)) return new Tensor(v as Handle);
+  if (typeof v === 'bigint') return new Tensor(v as Handle);
   return Object.fromEntries(Object.entries(v as Record<string, JitValue>).map(([k, x]) => [k, wrapOutput(x)]));
 }
 

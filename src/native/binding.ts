@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-/** An opaque handle to a libtorch tensor (a Node-API external). */
-export type Handle = object & { readonly __handle: unique symbol };
+/** An opaque handle to a libtorch tensor (a BigInt token into the addon's handle table; see native/handle.h). */
+export type Handle = bigint & { readonly __handle: unique symbol };
 
 export interface AllocatorStats {
   caching: boolean;

@@ -14,6 +14,9 @@ export interface Disposable {
 /** A native object as memory.ts sees it: which scope, if any, will free it. */
 export interface Tracked extends Disposable {
   scope: Scope | undefined;
+  /** Whether the garbage-collection backstop knows it (set by memory.ts). */
+  backstop: boolean;
+  readonly handle: Handle;
 }
 
 export class Scope {
@@ -33,9 +36,38 @@ const registry = new FinalizationRegistry<Handle>((handle) => {
   }
 });
 
-/** Called by every new tensor: tracks it in the current scope and registers the GC backstop. */
-export function track(obj: Tracked, handle: Handle): void {
-  registry.register(obj, handle, obj);
+// Registering with the FinalizationRegistry costs about as much as a small op itself, and
+// most tensors are disposed soon after they are made (dispose(), tidy). Its callbacks only run
+// when the event loop turns, so registration can wait until the current job ends (or every
+// kBatch new tensors) without freeing anything later: then only the survivors are registered.
+// The batch is small: its tensors survive young-generation collections while they wait, and
+// copying them is what a large batch would cost.
+const kBatch = 32;
+const pending: (Tracked | undefined)[] = new Array(kBatch).fill(undefined);
+let pendingCount = 0;
+let flushQueued = false;
+
+function flushPending(): void {
+  flushQueued = false;
+  for (let i = 0; i < pendingCount; i++) {
+    const obj = pending[i]!;
+    if (!obj.isDisposed) {
+      registry.register(obj, obj.handle, obj);
+      obj.backstop = true;
+    }
+    pending[i] = undefined;
+  }
+  pendingCount = 0;
+}
+
+/** Called by every new tensor: tracks it in the current scope and (soon) registers the GC backstop. */
+export function track(obj: Tracked): void {
+  pending[pendingCount] = obj;
+  if (++pendingCount === kBatch) flushPending();
+  else if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushPending);
+  }
   const scope = currentScope.getStore();
   obj.scope = scope;
   scope?.owned.add(obj);
@@ -43,9 +75,14 @@ export function track(obj: Tracked, handle: Handle): void {
 
 /** Called by dispose(): the object no longer needs the backstop or its scope. */
 export function untrack(obj: Tracked): void {
-  registry.unregister(obj);
-  obj.scope?.owned.delete(obj);
-  obj.scope = undefined;
+  if (obj.backstop) {
+    registry.unregister(obj);
+    obj.backstop = false;
+  }
+  if (obj.scope) {
+    obj.scope.owned.delete(obj);
+    obj.scope = undefined;
+  }
 }
 
 /** Takes `obj` out of its scope so that the scope's end does not free it. Returns it. */

@@ -4,7 +4,7 @@
 // formats) and adds shapes to libtorch's error messages.
 import { native, type Handle } from '../native/binding.js';
 import { dtypeCode, dtypeName, typedArrayFor, MemoryFormat, type DType, type TypedArray } from './dtype.js';
-import { track, untrack, type Scope, type Tracked } from './memory.js';
+import { keep, track, untrack, type Scope, type Tracked } from './memory.js';
 import { formatTensor } from './format.js';
 
 export type Scalar = number | boolean;
@@ -14,14 +14,17 @@ export type IndexSpec = number | string | { start?: number; stop?: number; step?
 
 // ---- generic op calls -------------------------------------------------------
 
-const opIds = new Map<string, number>();
+// name -> overload -> id. Two levels so that the keys are the callers' literal strings, whose
+// hashes V8 keeps (a concatenated key was hashed anew on every call).
+const opIds = new Map<string, Map<string, number>>();
 
 function lookup(name: string, overload: string): number {
-  const key = `${name}.${overload}`;
-  let id = opIds.get(key);
+  let byOverload = opIds.get(name);
+  if (byOverload === undefined) opIds.set(name, (byOverload = new Map()));
+  let id = byOverload.get(overload);
   if (id === undefined) {
     id = native.opLookup(name, overload);
-    opIds.set(key, id);
+    byOverload.set(overload, id);
   }
   return id;
 }
@@ -56,9 +59,12 @@ function enrich(err: unknown, id: number, op: string, args: unknown[]): Error {
 
 function wrapResult(r: unknown, args: unknown[]): unknown {
   if (r === null || r === undefined) return r;
-  if (typeof r === 'object' && !Array.isArray(r)) {
+  if (typeof r === 'bigint') {
     // An in-place op hands back the argument's own handle: return the argument's own Tensor.
-    for (const a of args) if (a instanceof Tensor && a.handle === r) { a.invalidateMeta(); return a; }
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      if (a instanceof Tensor && a.handle === r) { a.invalidateMeta(); return a; }
+    }
     return new Tensor(r as Handle);
   }
   if (Array.isArray(r)) return r.map((x) => wrapResult(x, args));
@@ -70,7 +76,15 @@ export function callOp<T = Tensor>(name: string, overload: string, ...args: unkn
   const id = lookup(name, overload);
   let r: unknown;
   try {
-    r = native.call(id, ...args.map(toNativeArg));
+    // By arity: no array of converted arguments and no spread call for the common cases.
+    switch (args.length) {
+      case 0: r = native.call(id); break;
+      case 1: r = native.call(id, toNativeArg(args[0])); break;
+      case 2: r = native.call(id, toNativeArg(args[0]), toNativeArg(args[1])); break;
+      case 3: r = native.call(id, toNativeArg(args[0]), toNativeArg(args[1]), toNativeArg(args[2])); break;
+      case 4: r = native.call(id, toNativeArg(args[0]), toNativeArg(args[1]), toNativeArg(args[2]), toNativeArg(args[3])); break;
+      default: r = native.call(id, ...args.map(toNativeArg));
+    }
   } catch (err) {
     throw enrich(err, id, `${name.includes('::') ? name : `aten::${name}`}${overload ? `.${overload}` : ''}`, args);
   }
@@ -117,11 +131,12 @@ export class Tensor implements Tracked {
   #dtype: DType | undefined;
   #grad: Tensor | null = null;
   scope: Scope | undefined;
+  backstop = false;
 
   /** Wraps a native handle; most code creates tensors with `tensor()`, `zeros()` and ops instead. */
   constructor(handle: Handle) {
     this.#handle = handle;
-    track(this, handle);
+    track(this);
   }
 
   get handle(): Handle {
@@ -241,9 +256,9 @@ export class Tensor implements Tracked {
       this.#grad = null;
     } else if (h !== cached) {
       this.#grad?.dispose();
-      const g = new Tensor(h);
-      untrack(g); // owned by this tensor, freed with it: no scope may free it
-      this.#grad = g;
+      // Owned by this tensor and freed with it: no scope may free it (the GC backstop still
+      // frees it with a tensor nobody disposed).
+      this.#grad = keep(new Tensor(h));
     }
     return this.#grad;
   }
