@@ -27,8 +27,11 @@ Table& tableHere() {
   return *table;
 }
 
-// The high word of every handle ("dlkt").
-constexpr uint64_t kMarker = 0x646c6b74;
+// A handle is the negative BigInt -(2^63 + gen * 2^32 + index), gen in 1 .. 2^31-1: one word,
+// and below every int64 (the lowest, -2^63, would need gen 0), so no int64 argument is ever
+// taken for a tensor.
+constexpr uint64_t kTop = uint64_t(1) << 63;
+inline uint32_t nextGen(uint32_t gen) { return (gen + 1) & 0x7fffffffu ? (gen + 1) & 0x7fffffffu : 1; }
 
 inline Slot& slotAt(Table& t, uint32_t index) { return t.chunks[index >> kChunkBits][index & (kChunk - 1)]; }
 
@@ -58,7 +61,7 @@ void releaseSlot(napi_env env, Slot* slot) {
   if (slot->reportedBytes) reportBytes(env, t, -slot->reportedBytes);
   slot->reportedBytes = 0;
   slot->tensor.reset();
-  slot->gen++;
+  slot->gen = nextGen(slot->gen);
   slot->nextFree = t.freeHead;
   t.freeHead = slot->index + 1;
   liveTensors.fetch_sub(1, std::memory_order_relaxed);
@@ -90,8 +93,8 @@ napi_value wrapTensor(napi_env env, at::Tensor tensor) {
   s.reportedBytes = ownedBytes(s.tensor);
   if (s.reportedBytes) reportBytes(env, t, s.reportedBytes);
   liveTensors.fetch_add(1, std::memory_order_relaxed);
-  uint64_t words[2] = {(uint64_t(s.gen) << 32) | index, kMarker};
-  napi_status st = napi_create_bigint_words(env, 0, 2, words, &out);
+  uint64_t word = kTop | (uint64_t(s.gen) << 32) | index;
+  napi_status st = napi_create_bigint_words(env, 1, 1, &word, &out);
   if (st != napi_ok) {
     releaseSlot(env, &s);
     throw Napi::Error::New(env, "could not create a tensor handle");
@@ -102,11 +105,11 @@ napi_value wrapTensor(napi_env env, at::Tensor tensor) {
 // The token of a handle, or false when `value` is not one.
 static inline bool tokenOf(napi_env env, napi_value value, uint64_t& token) {
   int sign = 0;
-  size_t count = 2;
-  uint64_t words[2] = {0, 0};
-  if (napi_get_value_bigint_words(env, value, &sign, &count, words) != napi_ok) return false;
-  if (count != 2 || sign || words[1] != kMarker) return false;
-  token = words[0];
+  size_t count = 1;
+  uint64_t word = 0;
+  if (napi_get_value_bigint_words(env, value, &sign, &count, &word) != napi_ok) return false;
+  if (count != 1 || !sign || !(word & kTop) || !(word & ~kTop & ~uint64_t(0xffffffffu))) return false;
+  token = word & ~kTop;
   return true;
 }
 
@@ -154,7 +157,7 @@ static void releaseAllHere(void*) {
     Slot& s = slotAt(*t, i);
     if (s.tensor.defined()) {
       s.tensor.reset();
-      s.gen++;
+      s.gen = nextGen(s.gen);
       liveTensors.fetch_sub(1, std::memory_order_relaxed);
     }
   }

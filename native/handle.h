@@ -10,8 +10,8 @@
 namespace dlkit {
 
 // A JS handle is a BigInt that holds a token: the index of a slot in this thread's handle
-// table and the slot's generation, plus a marker word that puts it above 2^64 (so that no
-// int64 argument is ever taken for a tensor). dispose() frees the slot and bumps its
+// table and the slot's generation, encoded below -2^63 (so that no int64 argument is ever
+// taken for a tensor; see handle.cc). dispose() frees the slot and bumps its
 // generation, so a disposed (or stale) handle can say so instead of crashing. Unlike an
 // External with a finalizer, making one costs no weak reference, finalizer or native
 // allocation, and a BigInt needs no global handle as an External does (measured: those were
