@@ -72,10 +72,10 @@ export class InferencePlan {
     this.#network = network;
     const consumers = new Map<string, string[]>();
     for (const l of network.layers) for (const s of network.sourcesOf(l.name)) {
-      const src = ref(network, s).layer;
+      const src = network.outputRef(s).layer;
       consumers.set(src, [...(consumers.get(src) ?? []), l.name]);
     }
-    const outputs = new Set(network.outputNames.map((o) => ref(network, o).layer));
+    const outputs = new Set(network.outputNames.map((o) => network.outputRef(o).layer));
     /** The single consumer of `name` when fusing into it is safe (nothing else reads `name`). */
     const only = (name: string): Layer | null => {
       const c = consumers.get(name) ?? [];
@@ -88,7 +88,7 @@ export class InferencePlan {
     noGrad(() => {
       for (const layer of network.layers) {
         if (fusedAway.has(layer.name)) continue;
-        const inputs = layer.isInput ? [] : network.sourcesOf(layer.name).map((s) => ref(network, s));
+        const inputs = layer.isInput ? [] : network.sourcesOf(layer.name).map((s) => network.outputRef(s));
         const role = roleOf(layer);
         if (role?.kind === 'conv' && role.weight.ndim === 4) {
           let { weight, bias } = role;
@@ -188,7 +188,7 @@ export class InferencePlan {
     const net = this.#network;
     const given = inputs instanceof Tensor ? [inputs] : inputs;
     if (given.length !== net.inputNames.length) throw new RangeError(`forward: the network has ${net.inputNames.length} inputs (${net.inputNames.join(', ')}), got ${given.length} tensors`);
-    const wanted = net.outputNames.map((o) => ref(net, o));
+    const wanted = net.outputNames.map((o) => net.outputRef(o));
     const remaining = new Map<string, number>();
     for (const s of this.#steps) for (const r of s.inputs) remaining.set(r.layer, (remaining.get(r.layer) ?? 0) + 1);
     for (const w of wanted) remaining.set(w.layer, Infinity);
@@ -226,11 +226,3 @@ export class InferencePlan {
     this.dispose();
   }
 }
-
-/** The layer and output index a source spec ('name' or 'name/outN') names. */
-function ref(net: Network, spec: string): { layer: string; out: number } {
-  try { net.layer(spec); return { layer: spec, out: 0 }; } catch { /* a multi-output spec */ }
-  const m = /^(.*)\/out(\d+)$/.exec(spec);
-  return m ? { layer: m[1]!, out: Number(m[2]) - 1 } : { layer: spec, out: 0 };
-}
-

@@ -219,6 +219,11 @@ export class Network {
     if (problems.length) throw new TypeError(`network wiring: ${problems.join('; ')}`);
   }
 
+  /** The layer and output index a source ('name' or 'name/outN', as sourcesOf and outputNames give them) names. */
+  outputRef(spec: string): { layer: string; out: number } {
+    return this.#ref(spec);
+  }
+
   /** The layer and output index a connection's `from` (or a network output) names. */
   #ref(spec: string): { layer: string; out: number } {
     if (this.#byName.has(spec)) return { layer: spec, out: 0 };

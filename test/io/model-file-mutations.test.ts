@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as dl from '../../src/index.js';
+import { prng } from '../support/random.js';
 
 function projectRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -18,18 +19,6 @@ function projectRoot(): string {
 const ROOT = projectRoot();
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'dlkit-mutate-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** A small seeded generator (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The i-th mutation of `bytes`: a truncation, 1-8 flipped bytes, or a 4-byte field set to a large or zero value. */
 function mutate(bytes: Buffer, next: () => number): Buffer {
@@ -100,7 +89,7 @@ test(`damaged model files end in a clean error or a valid model (${PER_SUBJECT} 
   const counts: string[] = [];
   for (const s of await subjects()) {
     const original = readFileSync(s.files[s.target]!);
-    const next = rng(12345);
+    const next = prng(12345);
     let errors = 0, loaded = 0;
     for (let i = 0; i < PER_SUBJECT; i++) {
       const files = s.files.map((f, k) => {
