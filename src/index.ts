@@ -3,6 +3,7 @@ export * from './tensor/index.js';
 export * as functional from './nn/functional/index.js';
 export * as nn from './nn/index.js';
 export { Network, TEST_TIME_AUGMENTATIONS, type TestTimeAugmentation } from './nn/network.js';
+export { NetworkEditor, type InsertPosition } from './nn/network-editor.js';
 export * from './data/index.js';
 export * from './io/index.js';
 export * as optim from './optim/index.js';

@@ -87,7 +87,8 @@ export abstract class Layer {
     const out = this.outputShape(inputs);
     // Value-dependent layers (shapeFromValues) may be given null for a shape not known before running.
     const known = (s: Shape | null | undefined): s is Shape => Array.isArray(s);
-    if (this.#created && this.params.size > 0 && !this.shapeFromValues && inputs.some((s, i) => known(s) && shapeStr(s) !== shapeStr(this.#inputShapes![i]!))) {
+    if (this.#created && this.params.size > 0 && !this.shapeFromValues && inputs.every(known) && this.#inputShapes!.every(known)
+      && this.weightShapeKey(inputs) !== this.weightShapeKey(this.#inputShapes!)) {
       this.error(`already built for inputs ${this.#inputShapes!.map(shapeStr).join(', ')}, now given ${inputs.map(shapeStr).join(', ')}`);
     }
     if (!this.#created) {
@@ -102,6 +103,16 @@ export abstract class Layer {
     this.#inputShapes = inputs.map((s) => (known(s) ? [...s] : (null as unknown as Shape)));
     this.#outputShape = out;
     return out;
+  }
+
+  /**
+   * What of the input shapes the parameters' shapes depend on: a built layer given inputs with
+   * another key cannot keep its weights. Default: the whole shapes; per-channel layers
+   * (convolutions, batch norm) override it with the channel count, so a network's input size
+   * can change under them.
+   */
+  protected weightShapeKey(inputs: Shape[]): string {
+    return inputs.map(shapeStr).join(' ');
   }
 
   /** Override to create parameters (they are kept and made trainable by `build`). */

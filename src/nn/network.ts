@@ -12,6 +12,7 @@ import { Layer, LayerError, shapeStr, type LayerConfig, type Shape } from './lay
 import { ImageInput } from './layers/input.js';
 import { Conv2d } from './layers/conv.js';
 import { layerFromConfig } from './registry.js';
+import { NetworkEditor, type InsertPosition } from './network-editor.js';
 
 /**
  * [from, to]: `to` may name an input slot of a multi-input layer as 'add_1/in2' (1-based), and
@@ -69,6 +70,9 @@ export interface ParameterInfo {
 
 const isInputLayer = (l: Layer) => l.isInput;
 
+/** Which network each layer belongs to (a layer's weights are one network's: see Network.edit). */
+const owners = new WeakMap<Layer, WeakRef<Network>>();
+
 export class Network {
   /** Layers in an order where every layer comes after its inputs. */
   readonly layers: Layer[];
@@ -80,6 +84,7 @@ export class Network {
   readonly #sources = new Map<string, string[]>(); // layer -> the outputs feeding its inputs ('name' or 'name/outN'), in slot order
   readonly #byName = new Map<string, Layer>();
   readonly #connections: [string, string][];
+  #disposed = false;
 
   /** A chain: each layer feeds the next. The first must be an input layer. */
   static series(layers: readonly Layer[], options: NetworkOptions = {}): Network {
@@ -125,20 +130,11 @@ export class Network {
     if (layers.length === 0) throw new TypeError('a network needs at least one layer');
     for (const l of layers) if (!(l instanceof Layer)) throw new TypeError(`network layers must be Layer objects, got ${JSON.stringify(l)}`);
     Network.#name(layers);
-    for (const l of layers) {
-      if (this.#byName.has(l.name)) throw new TypeError(`two layers are named '${l.name}': layer names must be unique`);
-      if (typeof l.name !== 'string') throw new TypeError(`layer names must be strings, got ${JSON.stringify(l.name)}`);
-      this.#byName.set(l.name, l);
-    }
-    this.#connections = spec.connections.map(([a, b]) => [a, b]);
-    this.inputNames = layers.filter(isInputLayer).map((l) => l.name);
-    // A graph of constants (an imported ONNX graph without inputs) starts from layers that take no inputs.
-    if (this.inputNames.length === 0 && !layers.some((l) => l.numInputs === 0)) {
-      throw new TypeError(`the network has no input layer: start it with imageInput({ inputSize: [C, H, W] }), sequenceInput({ inputSize: [C, L] }) or featureInput({ inputSize })`);
-    }
-    this.#wire(layers);
-    this.outputNames = this.#outputs(layers, spec.outputs);
-    this.layers = this.#sort(layers);
+    this.layers = [];
+    this.inputNames = [];
+    this.outputNames = [];
+    this.#connections = [];
+    this.#install(layers, spec.connections, spec.outputs);
     this.classes = spec.classes ? [...spec.classes] : null;
     this.channelsLast = spec.channelsLast ?? layers.some((l) => l instanceof Conv2d);
     for (const l of layers) {
@@ -151,6 +147,37 @@ export class Network {
       this.dispose(); // parameters made for layers before the failing one
       throw err;
     }
+    for (const l of layers) owners.set(l, new WeakRef(this));
+  }
+
+  /**
+   * Takes `layers`, wired by `connections`, as this network's structure (checked: names,
+   * wiring, cycles, ownership), without building. Every layer must be free or this network's.
+   */
+  #install(layers: readonly Layer[], connections: readonly Connection[], outputs: readonly string[] | undefined): void {
+    const byName = new Map<string, Layer>();
+    for (const l of layers) {
+      if (typeof l.name !== 'string') throw new TypeError(`layer names must be strings, got ${JSON.stringify(l.name)}`);
+      if (byName.has(l.name)) throw new TypeError(`two layers are named '${l.name}': layer names must be unique`);
+      const owner = owners.get(l)?.deref();
+      if (owner && owner !== this && !owner.#disposed) {
+        throw new TypeError(`layer '${l.name}' (${l.type}) already belongs to another network: a layer and its weights belong to one network (make a new layer, or copy the network with clone())`);
+      }
+      byName.set(l.name, l);
+    }
+    const inputNames = layers.filter(isInputLayer).map((l) => l.name);
+    // A graph of constants (an imported ONNX graph without inputs) starts from layers that take no inputs.
+    if (inputNames.length === 0 && !layers.some((l) => l.numInputs === 0)) {
+      throw new TypeError(`the network has no input layer: start it with imageInput({ inputSize: [C, H, W] }), sequenceInput({ inputSize: [C, L] }) or featureInput({ inputSize })`);
+    }
+    this.#byName.clear();
+    for (const [k, v] of byName) this.#byName.set(k, v);
+    this.#connections.splice(0, Infinity, ...connections.map(([a, b]): [string, string] => [a, b]));
+    this.#sources.clear();
+    this.inputNames.splice(0, Infinity, ...inputNames);
+    this.#wire([...layers]);
+    this.outputNames.splice(0, Infinity, ...this.#outputs([...layers], outputs));
+    this.layers.splice(0, Infinity, ...this.#sort([...layers]));
   }
 
   get testTimeAugmentation(): TestTimeAugmentation {
@@ -244,8 +271,7 @@ export class Network {
       for (const o of requested) if (!this.#byName.has(this.#ref(o).layer)) throw new TypeError(`outputs: there is no layer named '${o}'`);
       return [...requested];
     }
-    const used = new Set([...this.#sources.values()].flat().map((s) => this.#ref(s).layer));
-    const sinks = layers.filter((l) => !used.has(l.name)).map((l) => l.name);
+    const sinks = this.#sinks(layers);
     if (sinks.length > 1) {
       throw new TypeError(`network wiring: the outputs of layers ${sinks.map((s) => `'${s}'`).join(', ')} are not used: connect them, or name the network's outputs with \`outputs: [...]\``);
     }
@@ -522,6 +548,92 @@ export class Network {
     return { loaded, kept };
   }
 
+  /**
+   * Edits the layer graph in place: `change` replaces, removes, inserts, adds, connects and
+   * disconnects layers on an editor (see NetworkEditor), then the network is rebuilt from the
+   * result and shapes are inferred again. Kept layers keep their weights; new layers get fresh
+   * ones; removed and replaced layers are disposed. If the result is not a valid network
+   * (wiring, shapes: a kept layer whose weights no longer fit its new input), nothing changes
+   * and the error names the layers. Layers given to an edit must be new: a layer and its
+   * weights belong to one network, so editing one network never frees another's weights.
+   *   net.edit((g) => { g.remove('dropout'); g.replace('fc8', fullyConnected({ outputSize: 5 })); });
+   */
+  edit(change: (editor: NetworkEditor) => void): this {
+    this.#checkLive('edit');
+    const before = { layers: [...this.layers], connections: this.#connections.map(([a, b]): [string, string] => [a, b]), outputs: [...this.outputNames] };
+    // Outputs found by the wiring (the one layer nothing uses) are found again after the edit.
+    const automatic = this.outputNames.length === 1 && this.#sinks(this.layers).join('\n') === this.outputNames.join('\n');
+    const editor = new NetworkEditor(this.layers, this.#connections, this.outputNames, (l) => {
+      const owner = owners.get(l)?.deref();
+      return !!owner && owner !== this && !owner.#disposed;
+    });
+    change(editor);
+    const { layers, connections, outputs } = editor.result();
+    for (const l of editor.added) if (l instanceof ImageInput || l instanceof Conv2d) l.channelsLast = this.channelsLast;
+    try {
+      this.#install(layers, connections, editor.outputsSet || !automatic ? outputs : undefined);
+      this.#build();
+      if (this.#testTimeAugmentation === 'reflectX') this.testTimeAugmentation = 'reflectX';
+    } catch (err) {
+      for (const l of editor.added) l.dispose();
+      this.#install(before.layers, before.connections, before.outputs);
+      this.#build();
+      if (err instanceof Error) {
+        const stale = err instanceof LayerError && /already built for inputs/.test(err.message);
+        err.message = `edit: ${err.message}${stale ? ' (its weights were made for its old input: replace that layer as well)' : ''}; the network is unchanged`;
+      }
+      throw err;
+    }
+    for (const l of editor.removed) { l.dispose(); owners.delete(l); }
+    for (const l of editor.added) owners.set(l, new WeakRef(this));
+    if (editor.classes !== undefined) this.classes = editor.classes ? [...editor.classes] : null;
+    else if (this.classes && this.outputShape[this.outputShape.length - 1] !== this.classes.length) this.classes = null;
+    return this;
+  }
+
+  /** Puts `layers` (one, or a chain) in the place of layer `name`; see edit. */
+  replaceLayer(name: string, layers: Layer | readonly Layer[]): this {
+    return this.edit((g) => g.replace(name, layers));
+  }
+
+  /** Removes layers, bridging a one-input layer's source to its consumers; see edit. */
+  removeLayers(names: string | readonly string[]): this {
+    return this.edit((g) => g.remove(names));
+  }
+
+  /** Inserts `layers` (a chain) after or before a layer; see edit. */
+  insertLayers(layers: Layer | readonly Layer[], position: InsertPosition): this {
+    return this.edit((g) => g.insert(layers, position));
+  }
+
+  /** Adds a chain of layers fed from `from` (a new branch, or a new output with setOutputs in edit). */
+  addLayers(layers: Layer | readonly Layer[], from: string | readonly string[]): this {
+    return this.edit((g) => g.add(layers, { from }));
+  }
+
+  /** An independent copy: same structure, copies of the weights and buffers, same options. */
+  clone(): Network {
+    this.#checkLive('clone');
+    const copy = Network.fromConfig(this.config());
+    try {
+      copy.loadStateDict(this.stateDict(), { source: 'clone' });
+    } catch (err) {
+      copy.dispose();
+      throw err;
+    }
+    return copy;
+  }
+
+  #checkLive(what: string): void {
+    if (this.#disposed) throw new Error(`${what}: the network has been disposed`);
+  }
+
+  /** Layers whose output no other layer uses. */
+  #sinks(layers: readonly Layer[]): string[] {
+    const used = new Set([...this.#sources.values()].flat().map((s) => this.#ref(s).layer));
+    return layers.filter((l) => !used.has(l.name)).map((l) => l.name);
+  }
+
   /** Stops training of the named layers (or those matching `select`); learn-rate factor 0. */
   freeze(select: readonly string[] | ((layer: Layer) => boolean)): void {
     this.#select(select).forEach((l) => {
@@ -612,7 +724,8 @@ export class Network {
   }
 
   dispose(): void {
-    for (const l of this.layers) l.dispose();
+    for (const l of this.layers) { l.dispose(); owners.delete(l); }
+    this.#disposed = true;
   }
 
   [Symbol.dispose](): void {

@@ -439,8 +439,9 @@ test('freeze / unfreeze / setLearnRateFactor set requiresGrad and learnRateFacto
       'conv2d_1.weight': false, 'conv2d_1.bias': false, 'batchNorm_1.weight': false, 'batchNorm_1.bias': false,
       'conv2d_2.weight': true, 'conv2d_2.bias': true, 'fullyConnected_1.weight': true, 'fullyConnected_1.bias': true,
     });
-    // the frozen layers still run: batch norm in training still updates its running statistics
-    assert.equal(net.stateDict()['batchNorm_1.num_batches_tracked']!.item(), 1);
+    // a frozen batch norm uses and keeps its running statistics, even in training
+    assert.equal(net.stateDict()['batchNorm_1.num_batches_tracked']!.item(), 0);
+    assert.deepEqual([...net.stateDict()['batchNorm_1.running_mean']!.dataSync()], new Array(net.stateDict()['batchNorm_1.running_mean']!.size).fill(0));
 
     net.unfreeze(['conv2d_1']);
     net.setLearnRateFactor(['conv2d_2'], 0);

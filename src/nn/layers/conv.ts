@@ -81,6 +81,10 @@ abstract class ConvNd extends Layer {
     return [this.filters, ...out];
   }
 
+  protected override weightShapeKey([input]: Shape[]): string {
+    return String(input![0]);
+  }
+
   protected override createParams([input]: Shape[]): { params: Record<string, Tensor> } {
     const inPerGroup = input![0]! / this.groups;
     const area = this.kernelSize.reduce((a, b) => a * b, 1);
@@ -186,6 +190,10 @@ export class ConvTranspose2d extends Layer {
     const out = sizes.map((n, i) => (n - 1) * this.stride[i]! - 2 * this.padding[i]! + this.dilation[i]! * (this.kernelSize[i]! - 1) + this.outputPadding[i]! + 1);
     if (out.some((d) => d < 1)) this.error(`output would be ${shapeStr(out)} for input ${shapeStr(input!)}`);
     return [this.filters, ...out];
+  }
+
+  protected override weightShapeKey([input]: Shape[]): string {
+    return String(input![0]);
   }
 
   protected override createParams([input]: Shape[]): { params: Record<string, Tensor> } {

@@ -33,6 +33,10 @@ export class FullyConnected extends Layer {
     return [this.outputSize];
   }
 
+  protected override weightShapeKey([input]: Shape[]): string {
+    return String(input!.reduce((a, b) => a * b, 1));
+  }
+
   protected override createParams([input]: Shape[]): { params: Record<string, Tensor> } {
     const inFeatures = input!.reduce((a, b) => a * b, 1);
     const params: Record<string, Tensor> = { weight: initWeight([this.outputSize, inFeatures], inFeatures, this.outputSize, this.weightsInitializer) };

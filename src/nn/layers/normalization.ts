@@ -34,6 +34,10 @@ export class BatchNorm extends Layer {
     return input!;
   }
 
+  protected override weightShapeKey([input]: Shape[]): string {
+    return String(input![0]);
+  }
+
   protected override createParams([input]: Shape[]) {
     const c = input![0]!;
     return {
@@ -43,11 +47,15 @@ export class BatchNorm extends Layer {
   }
 
   forward([x]: Tensor[], ctx: ForwardContext): Tensor {
-    if (ctx.training) this.buffers.get('num_batches_tracked')!.add_(1);
+    // A frozen batch norm (learn-rate factor 0) normalizes with its running statistics and
+    // leaves them alone, as Keras does: fine-tuning on a small data set would otherwise replace a
+    // pretrained backbone's statistics with those of a few small batches.
+    const training = ctx.training && this.learnRateFactor > 0;
+    if (training) this.buffers.get('num_batches_tracked')!.add_(1);
     return F.batchNorm(x!, {
       weight: this.params.get('weight'), bias: this.params.get('bias'),
       runningMean: this.buffers.get('running_mean'), runningVar: this.buffers.get('running_var'),
-      training: ctx.training, momentum: this.momentum, eps: this.epsilon,
+      training, momentum: this.momentum, eps: this.epsilon,
     });
   }
 

@@ -27,6 +27,10 @@ export class Scale extends Layer {
     if (input!.length < 1) this.error('expected (C) or (C, ...) per observation, got a scalar');
     return input!;
   }
+  protected override weightShapeKey([input]: Shape[]): string {
+    return String(input![0]);
+  }
+
   protected override createParams([input]: Shape[]) {
     const c = input![0]!;
     return { params: { weight: ones([c]), ...(this.bias && { bias: zeros([c]) }) } };
@@ -46,6 +50,10 @@ export class Bias extends Layer {
     if (input!.length < 1) this.error('expected (C) or (C, ...) per observation, got a scalar');
     return input!;
   }
+  protected override weightShapeKey([input]: Shape[]): string {
+    return String(input![0]);
+  }
+
   protected override createParams([input]: Shape[]) {
     return { params: { bias: zeros([input![0]!]) } };
   }
