@@ -9,3 +9,4 @@ export * from './io/index.js';
 export * as optim from './optim/index.js';
 export * from './train/index.js';
 export * from './zoo/index.js';
+export * from './apps/index.js';

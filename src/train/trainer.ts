@@ -65,12 +65,24 @@ function forwardIn(mixedPrecision: boolean, forward: () => Tensor): Tensor {
   return mixedPrecision ? autocast(forward).to('float32') : forward();
 }
 
+/**
+ * For a network whose output layer is a softmax (MATLAB-style networks, Caffe's 'prob',
+ * imported files): the layer that feeds it. The loss is taken on those logits, since
+ * cross-entropy on probabilities would treat them as logits and barely learn.
+ */
+function logitsSource(network: Network): string | undefined {
+  if (network.outputNames.length !== 1) return undefined;
+  const out = network.layer(network.outputRef(network.outputNames[0]!).layer);
+  return out.type === 'softmax' ? network.sourcesOf(out.name)[0] : undefined;
+}
+
 /** One optimization step on a batch: forward, loss, backward, clip, update. Returns loss and correct count. */
 export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, y: Tensor, options: { labelSmoothing?: number; gradientThreshold?: number; mixedPrecision?: boolean } = {}): { loss: number; correct: number } {
   return tidy(() => {
     const device = network.device;
     if (x.device !== device) { x = x.to({ device }); y = y.to({ device }); }
-    const forward = () => network.forward(x, { training: true }) as Tensor;
+    const logits = logitsSource(network);
+    const forward = () => network.forward(x, { training: true, ...(logits && { outputs: [logits] }) }) as Tensor;
     // The loss is taken in float32 and backward runs outside autocast (PyTorch's recipe).
     const out = forwardIn(options.mixedPrecision ?? false, forward);
     const loss = F.crossEntropy(out, y, { labelSmoothing: options.labelSmoothing ?? 0 });
@@ -93,7 +105,9 @@ export async function validationMetrics(network: Network, data: Datastore, batch
       const device = network.device;
       const forward = () => network.infer(x.device === device ? x : x.to({ device }));
       // Validation runs in the training's precision (as PyTorch Lightning's precision plugins do).
-      const out = forwardIn(mixedPrecision, forward);
+      const probabilities = logitsSource(network) !== undefined;
+      // log p of a softmax output is a logit vector whose softmax is p: the same loss as on the logits.
+      const out = probabilities ? forwardIn(mixedPrecision, forward).clamp(1e-30).log() : forwardIn(mixedPrecision, forward);
       const labels = y.device === device ? y : y.to({ device });
       return [F.crossEntropy(out, labels, { reduction: 'sum' }).item(), out.argmax(1).eq(labels).sum().item()];
     }));
