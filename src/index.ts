@@ -8,3 +8,5 @@ export * from './io/index.js';
 export * as optim from './optim/index.js';
 export * from './train/index.js';
 export * from './zoo/index.js';
+// apps' activations (rows, pooling, labels) is the public one; train's plain-tensor version stays internal to the boxes below.
+export { activations, featureClassifier, fitSVM, SVMModel, type Activations, type ActivationsOptions, type FeatureClassifierOptions, type SVMOptions } from './apps/index.js';
