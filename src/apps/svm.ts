@@ -254,39 +254,47 @@ export function fitSVM(features: Tensor, labels: Int32Array | readonly number[] 
  * second-order selection (LIBSVM's select_working_set), no shrinking; the intercept is LIBSVM's
  * -rho (the mean of y_i G_i over free vectors, else the middle of the feasible interval).
  */
-function solveBinary(gram: Float64Array, n: number, index: readonly number[], y: readonly number[], C: number, eps: number, maxIterations?: number): { index: number[]; coef: number[]; intercept: number; iterations: number } {
+function solveBinary(gram: Float64Array, n: number, index: readonly number[], ySigns: readonly number[], C: number, eps: number, maxIterations?: number): { index: number[]; coef: number[]; intercept: number; iterations: number } {
   const l = index.length;
   const TAU = 1e-12;
+  // Q = y_i y_j K_ij of this problem, dense and contiguous: the loops below read whole rows of it.
+  const Q = new Float64Array(l * l);
+  const y = Float64Array.from(ySigns);
+  for (let a = 0; a < l; a++) {
+    const row = index[a]! * n, ya = y[a]!;
+    for (let b = 0; b < l; b++) Q[a * l + b] = ya * y[b]! * gram[row + index[b]!]!;
+  }
+  const QD = new Float64Array(l);
+  for (let a = 0; a < l; a++) QD[a] = Q[a * l + a]!;
   const alpha = new Float64Array(l);
   const G = new Float64Array(l).fill(-1);
-  const QD = Float64Array.from(index, (i) => gram[i * n + i]!);
-  const K = (a: number, b: number) => gram[index[a]! * n + index[b]!]!;
-  const upper = (t: number) => alpha[t]! >= C;
-  const lower = (t: number) => alpha[t]! <= 0;
-  const maxIter = maxIterations ?? Math.max(10_000_000, l > Number.MAX_SAFE_INTEGER / 100 ? Number.MAX_SAFE_INTEGER : 100 * l);
+  // 0: at the lower bound, 1: free, 2: at the upper bound (LIBSVM's alpha_status).
+  const status = new Uint8Array(l);
+  const setStatus = (t: number) => { status[t] = alpha[t]! >= C ? 2 : alpha[t]! <= 0 ? 0 : 1; };
+  const maxIter = maxIterations ?? Math.max(10_000_000, 100 * l);
   let iter = 0;
   while (iter < maxIter) {
     // Working set: i maximizes -y_t G_t over I_up; j minimizes the second-order objective decrease over I_low.
     let Gmax = -Infinity, Gmax2 = -Infinity, i = -1, j = -1, objMin = Infinity;
     for (let t = 0; t < l; t++) {
-      if (y[t] === 1) { if (!upper(t) && -G[t]! >= Gmax) { Gmax = -G[t]!; i = t; } } else if (!lower(t) && G[t]! >= Gmax) { Gmax = G[t]!; i = t; }
+      if (y[t] === 1) { if (status[t] !== 2 && -G[t]! >= Gmax) { Gmax = -G[t]!; i = t; } } else if (status[t] !== 0 && G[t]! >= Gmax) { Gmax = G[t]!; i = t; }
     }
     if (i < 0) break;
-    const rowI = index[i]! * n;
+    const rowI = i * l, yi = y[i]!, qdi = QD[i]!;
     for (let t = 0; t < l; t++) {
-      const kit = gram[rowI + index[t]!]!;
       let gradDiff: number;
       if (y[t] === 1) {
-        if (lower(t)) continue;
+        if (status[t] === 0) continue;
         gradDiff = Gmax + G[t]!;
         if (G[t]! >= Gmax2) Gmax2 = G[t]!;
       } else {
-        if (upper(t)) continue;
+        if (status[t] === 2) continue;
         gradDiff = Gmax - G[t]!;
         if (-G[t]! >= Gmax2) Gmax2 = -G[t]!;
       }
       if (gradDiff > 0) {
-        let quad = QD[i]! + QD[t]! - 2 * kit;
+        // K_ii + K_jj - 2 K_ij, with K_ij = y_i y_t Q_it.
+        let quad = qdi + QD[t]! - 2 * yi * y[t]! * Q[rowI + t]!;
         if (quad <= 0) quad = TAU;
         const obj = -(gradDiff * gradDiff) / quad;
         if (obj <= objMin) { j = t; objMin = obj; }
@@ -294,11 +302,11 @@ function solveBinary(gram: Float64Array, n: number, index: readonly number[], y:
     }
     if (Gmax + Gmax2 < eps || j < 0) break;
     iter++;
-    const kij = K(i, j);
+    const qij = Q[rowI + j]!;
     const oldAi = alpha[i]!, oldAj = alpha[j]!;
     let ai = oldAi, aj = oldAj;
-    if (y[i] !== y[j]) {
-      let quad = QD[i]! + QD[j]! - 2 * kij; // Q_ii + Q_jj + 2 Q_ij with Q_ij = -K_ij
+    if (yi !== y[j]) {
+      let quad = qdi + QD[j]! + 2 * qij;
       if (quad <= 0) quad = TAU;
       const delta = (-G[i]! - G[j]!) / quad;
       const diff = ai - aj;
@@ -306,7 +314,7 @@ function solveBinary(gram: Float64Array, n: number, index: readonly number[], y:
       if (diff > 0) { if (aj < 0) { aj = 0; ai = diff; } } else if (ai < 0) { ai = 0; aj = -diff; }
       if (diff > 0) { if (ai > C) { ai = C; aj = C - diff; } } else if (aj > C) { aj = C; ai = C + diff; }
     } else {
-      let quad = QD[i]! + QD[j]! - 2 * kij;
+      let quad = qdi + QD[j]! - 2 * qij;
       if (quad <= 0) quad = TAU;
       const delta = (G[i]! - G[j]!) / quad;
       const sum = ai + aj;
@@ -315,19 +323,16 @@ function solveBinary(gram: Float64Array, n: number, index: readonly number[], y:
       if (sum > C) { if (aj > C) { aj = C; ai = sum - C; } } else if (ai < 0) { ai = 0; aj = sum; }
     }
     alpha[i] = ai; alpha[j] = aj;
+    setStatus(i); setStatus(j);
     const dAi = ai - oldAi, dAj = aj - oldAj;
-    const rowJ = index[j]! * n;
-    const yi = y[i]!, yj = y[j]!;
-    for (let t = 0; t < l; t++) {
-      const it = index[t]!;
-      G[t] = G[t]! + y[t]! * (yi * gram[rowI + it]! * dAi + yj * gram[rowJ + it]! * dAj);
-    }
+    const rowJ = j * l;
+    for (let t = 0; t < l; t++) G[t] = G[t]! + Q[rowI + t]! * dAi + Q[rowJ + t]! * dAj;
   }
   let ub = Infinity, lb = -Infinity, sumFree = 0, nFree = 0;
   for (let t = 0; t < l; t++) {
     const yG = y[t]! * G[t]!;
-    if (upper(t)) { if (y[t] === -1) ub = Math.min(ub, yG); else lb = Math.max(lb, yG); }
-    else if (lower(t)) { if (y[t] === 1) ub = Math.min(ub, yG); else lb = Math.max(lb, yG); }
+    if (status[t] === 2) { if (y[t] === -1) ub = Math.min(ub, yG); else lb = Math.max(lb, yG); }
+    else if (status[t] === 0) { if (y[t] === 1) ub = Math.min(ub, yG); else lb = Math.max(lb, yG); }
     else { nFree++; sumFree += yG; }
   }
   const rho = nFree > 0 ? sumFree / nFree : (ub + lb) / 2;
