@@ -223,7 +223,7 @@ export function fitSVM(features: Tensor, labels: Int32Array | readonly number[] 
         // Primal weights w = sum_i coef_i z_i of each machine: (P, N) @ (N, D).
         const dense = new Float64Array(p * n);
         machines.forEach((m, r) => m.index.forEach((i, t) => { dense[r * n + i] = m.coef[t]!; }));
-        buffers.set('weight', keep(tensor(dense, { shape: [p, n] }).matmul(z).float()));
+        buffers.set('coef', keep(tensor(dense, { shape: [p, n] }).matmul(z).float()));
       } else {
         // The support vectors of every machine, shared: (S, D), and dense dual coefficients (P, S).
         const used = [...new Set(machines.flatMap((m) => m.index.filter((_, t) => m.coef[t] !== 0)))].sort((a, b) => a - b);

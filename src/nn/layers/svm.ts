@@ -1,8 +1,8 @@
 // A trained multiclass SVM as a layer (one-vs-one over K(K-1)/2 binary SVMs, as LIBSVM), so a
 // feature network and its classifier are one network and one model file. The model lives in
-// buffers: standardization, the binary machines (primal weights for the linear kernel, support
-// vectors and dual coefficients for RBF), intercepts and Platt's sigmoids. Training is in
-// src/apps/svm.ts; this file only evaluates.
+// buffers: standardization, the binary machines (primal weights 'coef' for the linear kernel, as
+// scikit-learn's coef_; support vectors and dual coefficients for RBF), intercepts and Platt's
+// sigmoids. Training is in src/apps/svm.ts; this file only evaluates.
 //
 // Output 'probabilities': class probabilities from Platt-scaled pairwise probabilities coupled as
 // LIBSVM does (Wu, Lin & Weng 2004, method 2), so `classify` and top-K work on its output.
@@ -96,7 +96,7 @@ export class SvmClassifier extends Layer {
   protected override createParams([input]: Shape[]): { buffers: Record<string, Tensor> } {
     const d = this.featureCount(input!), p = this.numPairs;
     const buffers: Record<string, Tensor> = { mean: zeros([d]), scale: ones([d]), intercept: zeros([p]) };
-    if (this.kernel === 'linear') buffers.weight = zeros([p, d]);
+    if (this.kernel === 'linear') buffers.coef = zeros([p, d]);
     else {
       buffers.support_vectors = zeros([this.numSupportVectors!, d]);
       buffers.dual_coef = zeros([p, this.numSupportVectors!]);
@@ -141,7 +141,7 @@ export class SvmClassifier extends Layer {
 /** Decision values [N, P] of standardized features `z` [N, D]. */
 export function svmDecision(z: Tensor, kernel: SvmKernel, gamma: number, buffers: ReadonlyMap<string, Tensor>): Tensor {
   const intercept = buffers.get('intercept')!;
-  if (kernel === 'linear') return z.matmul(buffers.get('weight')!.t()).add(intercept);
+  if (kernel === 'linear') return z.matmul(buffers.get('coef')!.t()).add(intercept);
   const sv = buffers.get('support_vectors')!; // (S, D)
   // |z - s|^2 = |z|^2 - 2 z.s + |s|^2, clamped at 0 against rounding.
   const d2 = z.square().sum(1, true).add(sv.square().sum(1).unsqueeze(0)).sub(z.matmul(sv.t()).mul(2)).clamp(0, null);
