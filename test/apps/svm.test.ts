@@ -12,6 +12,7 @@ import * as dl from '../../src/index.js';
 import { Network, nn, type Tensor } from '../../src/index.js';
 import { assertClose, noLeaks } from '../helpers.js';
 import { prng } from '../support/random.js';
+import * as ort from 'onnxruntime-node';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 interface Case {
@@ -154,6 +155,50 @@ test('fitSVM and svmClassifier: bad options and data are errors naming the optio
     assert.throws(() => nn.layerFromConfig({ type: 'svmClassifier', name: 'bad', kernel: 'rbf', numClasses: 3, numSupportVectors: 4 }), /svmClassifier 'bad': option 'gamma' must be a number > 0 for the rbf kernel, got undefined/);
     assert.throws(() => nn.layerFromConfig({ type: 'svmClassifier', name: 'bad', kernel: 'linear', numClasses: 1 }), /option 'numClasses' must be an integer >= 2, got 1/);
   } finally {
+    x.dispose();
+  }
+}));
+
+test('svmClassifier exports to ONNX: onnxruntime gives dlkit\'s vote scores (RBF, 4 classes, avg pooling) and two-class probabilities (linear, max pooling)', () => noLeaks(async () => {
+  const c4 = CASES.find((k) => k.name === 'rbf-4class')!, c2 = CASES.find((k) => k.name === 'rbf-2class-raw')!;
+  const setups = [
+    { c: c4, kernel: 'rbf' as const, pooling: 'avg' as const, output: 'scores' as const },
+    { c: c2, kernel: 'linear' as const, pooling: 'max' as const, output: 'probabilities' as const },
+  ];
+  for (const { c, kernel, pooling, output } of setups) {
+    const d = c.train.shape[1]!;
+    // Each feature as a 1x2 map holding it twice: pooling (avg or max) gives the feature back.
+    const x = dl.tidy(() => dl.tensor(Float32Array.from(c.train.x), { shape: c.train.shape }));
+    const xt = dl.tidy(() => dl.tensor(Float32Array.from(c.test.x), { shape: [c.test.shape[0]!, d, 1, 1] }).expand(c.test.shape[0]!, d, 1, 2).contiguous());
+    const m = dl.fitSVM(x, c.train.y, { kernel, C: c.C });
+    const layer = m.toLayer({ pooling, output });
+    const net = Network.series([nn.imageInput({ name: 'in', inputSize: [d, 1, 2], normalization: 'none' }), layer], { classes: m.classes });
+    net.loadStateDict(m.stateFor(layer));
+    const file = path.join(tmp, `svm-${kernel}.onnx`);
+    try {
+      await dl.exportONNX(net, file);
+      const session = await ort.InferenceSession.create(file);
+      const res = await session.run({ in: new ort.Tensor('float32', xt.dataSync() as Float32Array, [...xt.shape]) });
+      const got = res[session.outputNames[0]!]!;
+      assert.deepEqual([...got.dims], [c.test.shape[0], m.numClasses]);
+      dl.tidy(() => assertClose(got.data as Float32Array, (net.forward(xt) as Tensor).dataSync() as Float32Array, { atol: 1e-4, rtol: 1e-4 }));
+      await session.release();
+    } finally {
+      net.dispose();
+      m.dispose();
+      dl.dispose([x, xt]);
+    }
+  }
+  const x = dl.tidy(() => dl.tensor(Float32Array.from(c4.train.x), { shape: c4.train.shape }));
+  const m = dl.fitSVM(x, c4.train.y, {});
+  const layer = m.toLayer();
+  const net = Network.series([nn.featureInput({ name: 'in', inputSize: c4.train.shape[1]! }), layer]);
+  try {
+    net.loadStateDict(m.stateFor(layer));
+    await assert.rejects(dl.exportONNX(net, path.join(tmp, 'svm-4.onnx')), /exportONNX: layer 'svm' \(svmClassifier\) couples the probabilities of 4 classes by a linear solve, which ONNX has no operator for; export an SVM with output 'scores'/);
+  } finally {
+    net.dispose();
+    m.dispose();
     x.dispose();
   }
 }));
