@@ -82,7 +82,7 @@ def case(name, layer, src, inputs, params=None, training=False):
         if k in LEARNABLE:
             local[k].requires_grad_(True)
             learn[k] = local[k]
-    out = eval(src, {'torch': torch, 'F': F}, local)
+    out = eval(src, {'torch': torch, 'F': F, 'svm_couple': svm_couple, 'svm_votes': svm_votes, 'svm_rbf': svm_rbf}, local)
     upstream = randn(*out.shape)
     gs = torch.autograd.grad((out * upstream).sum(), xs + list(learn.values()))
     entry = {
@@ -96,6 +96,56 @@ def case(name, layer, src, inputs, params=None, training=False):
         entry['after'] = {'running_mean': encode(local['running_mean']), 'running_var': encode(local['running_var']),
                           'num_batches_tracked': encode(params['num_batches_tracked'] + 1)}
     CASES.append(entry)
+
+
+def svm_rbf(z, sv, gamma):
+    """exp(-gamma |z - s|^2) for every row of z and every support vector s."""
+    return torch.exp(-gamma * torch.cdist(z.double(), sv.double()).pow(2)).float()
+
+
+def svm_pairs(k):
+    return [(i, j) for i in range(k) for j in range(i + 1, k)]
+
+
+def svm_couple(dec, prob_a, prob_b, k):
+    """LIBSVM's probabilities: Platt's sigmoid per pair, clamped, coupled by solving
+    [Q 1; 1^T 0] [p; b] = [0; 1] (Wu, Lin & Weng 2004, method 2), per observation."""
+    r = torch.clamp(1 / (1 + torch.exp(dec * prob_a + prob_b)), 1e-7, 1 - 1e-7)
+    if k == 2:
+        return torch.stack([r[:, 0], 1 - r[:, 0]], 1)
+    n = dec.shape[0]
+    R = [[None] * k for _ in range(k)]
+    for m, (i, j) in enumerate(svm_pairs(k)):
+        R[i][j], R[j][i] = r[:, m], 1 - r[:, m]
+    A = torch.zeros(n, k + 1, k + 1, dtype=torch.float64)
+    rows = []
+    for t in range(k):
+        row = []
+        for j in range(k):
+            if j == t:
+                row.append(sum(R[s][t].double() ** 2 for s in range(k) if s != t))
+            else:
+                row.append(-(R[j][t] * R[t][j]).double())
+        rows.append(torch.stack(row + [torch.ones(n, dtype=torch.float64)], 1))
+    rows.append(torch.cat([torch.ones(n, k, dtype=torch.float64), torch.zeros(n, 1, dtype=torch.float64)], 1))
+    A = torch.stack(rows, 1)
+    rhs = torch.zeros(n, k + 1, 1, dtype=torch.float64)
+    rhs[:, k, 0] = 1
+    return torch.linalg.solve(A, rhs)[:, :k, 0].float()
+
+
+def svm_votes(dec, k):
+    """scikit-learn's 'ovr' decision function from one-vs-one values: votes + conf / (3 (|conf| + 1))."""
+    votes = [torch.zeros(dec.shape[0]) for _ in range(k)]
+    conf = [torch.zeros(dec.shape[0]) for _ in range(k)]
+    for m, (i, j) in enumerate(svm_pairs(k)):
+        win = (dec[:, m] > 0).float()
+        votes[i] = votes[i] + win
+        votes[j] = votes[j] + 1 - win
+        conf[i] = conf[i] + dec[:, m]
+        conf[j] = conf[j] - dec[:, m]
+    v, c = torch.stack(votes, 1), torch.stack(conf, 1)
+    return v + c / (3 * (c.abs() + 1))
 
 
 def same_pads(n, k, s, d=1):
@@ -257,6 +307,24 @@ def build():
          'F.pad(x0[:, :, ::2, ::2], (0, 0, 0, 0, 2, 2))', [randn(2, 3, 5, 6)])
     case('subsamplePad2d/uneven', {'stride': [1, 3], 'padChannels': [0, 1]},
          'F.pad(x0[:, :, :, ::3], (0, 0, 0, 0, 0, 1))', [randn(2, 2, 4, 7)])
+    # ---- a trained SVM's decision function (src/nn/layers/svm.ts): the coupling solved here as
+    # LIBSVM's bordered system, not the layer's (Q + 11^T) form ----
+    case('svmClassifier/linear-probabilities', {'kernel': 'linear', 'numClasses': 3},
+         'svm_couple(((x0 - mean) / scale) @ coef.t() + intercept, prob_a, prob_b, 3)', [randn(4, 5)],
+         {'mean': randn(5, scale=0.3), 'scale': rand(5, low=0.5, high=2), 'coef': randn(3, 5, scale=0.5),
+          'intercept': randn(3, scale=0.3), 'prob_a': rand(3, low=-3, high=-0.5), 'prob_b': randn(3, scale=0.2)})
+    case('svmClassifier/rbf-scores-avgpool', {'kernel': 'rbf', 'gamma': 0.4, 'numClasses': 4, 'numSupportVectors': 6, 'pooling': 'avg', 'output': 'scores'},
+         'svm_votes(svm_rbf((x0.mean((2, 3)) - mean) / scale, support_vectors, 0.4) @ dual_coef.t() + intercept, 4)', [randn(3, 3, 2, 3)],
+         {'mean': randn(3, scale=0.2), 'scale': rand(3, low=0.5, high=1.5), 'support_vectors': randn(6, 3),
+          'dual_coef': randn(6, 6), 'intercept': randn(6, scale=0.3)})
+    case('svmClassifier/rbf-probabilities-maxpool-2class', {'kernel': 'rbf', 'gamma': 0.25, 'numClasses': 2, 'numSupportVectors': 4, 'pooling': 'max'},
+         'svm_couple(svm_rbf((x0.amax((2, 3)) - mean) / scale, support_vectors, 0.25) @ dual_coef.t() + intercept, prob_a, prob_b, 2)', [distinct(3, 2, 2, 2)],
+         {'mean': randn(2, scale=0.2), 'scale': rand(2, low=0.5, high=1.5), 'support_vectors': randn(4, 2),
+          'dual_coef': randn(1, 4), 'intercept': randn(1, scale=0.3), 'prob_a': rand(1, low=-3, high=-0.5), 'prob_b': randn(1, scale=0.2)})
+    case('svmClassifier/rbf-probabilities-4class', {'kernel': 'rbf', 'gamma': 0.2, 'numClasses': 4, 'numSupportVectors': 5},
+         'svm_couple(svm_rbf((x0 - mean) / scale, support_vectors, 0.2) @ dual_coef.t() + intercept, prob_a, prob_b, 4)', [randn(5, 4)],
+         {'mean': randn(4, scale=0.2), 'scale': rand(4, low=0.5, high=1.5), 'support_vectors': randn(5, 4),
+          'dual_coef': randn(6, 5), 'intercept': randn(6, scale=0.3), 'prob_a': rand(6, low=-3, high=-0.5), 'prob_b': randn(6, scale=0.2)})
 
 
 def main():

@@ -10,3 +10,5 @@ export * as optim from './optim/index.js';
 export * from './train/index.js';
 export * from './zoo/index.js';
 export * from './apps/index.js';
+// apps' activations (rows, pooling, labels) is the public one; train's plain-tensor version stays internal to the boxes below.
+export { activations } from './apps/index.js';

@@ -24,9 +24,11 @@ async function* batchesOf(data: InferenceInput, batchSize: number): AsyncGenerat
 
 /**
  * Runs `fn` without autograd over `data` in batches of `batchSize`, each batch moved to `device`
- * first; returns the outputs concatenated along dim 0, on the CPU.
+ * first; returns the outputs concatenated along dim 0, on the CPU. `onBatch` is told the number
+ * of observations done after each batch.
  */
-export async function mapBatches(data: InferenceInput, batchSize: number, device: string, fn: (x: Tensor) => Tensor): Promise<Tensor> {
+export async function mapBatches(data: InferenceInput, batchSize: number, device: string, fn: (x: Tensor) => Tensor, onBatch?: (done: number) => void): Promise<Tensor> {
+  let done = 0;
   const parts: Tensor[] = [];
   try {
     for await (const x of batchesOf(data, batchSize)) {
@@ -40,6 +42,8 @@ export async function mapBatches(data: InferenceInput, batchSize: number, device
           x.dispose();
         }
       }))));
+      done += parts[parts.length - 1]!.shape[0] ?? 0;
+      onBatch?.(done);
     }
     if (parts.length === 0) throw new RangeError('no observations to run the network on');
     return parts.length === 1 ? parts[0]! : cat(parts, 0);

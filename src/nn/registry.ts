@@ -46,6 +46,7 @@ const builtins: [string, Factory][] = [
   ['elementwise', (o) => new L.Elementwise(o)],
   ['power', (o) => new L.Power(o)],
   ['subsamplePad2d', (o) => new L.SubsamplePad2d(o)],
+  ['svmClassifier', (o) => new L.SvmClassifier(o as unknown as L.SvmClassifierOptions)],
   ['tensorSequenceInput', (o) => new L.TensorSequenceInput(o as unknown as L.TensorSequenceInputOptions)],
 ];
 for (const [type, factory] of builtins) registerLayer(type, factory);

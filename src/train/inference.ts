@@ -44,8 +44,10 @@ export async function activations(network: Network, data: InferenceInput, layerN
 /** Predicted classes and their probabilities. */
 export async function classify(network: Network, data: InferenceInput, options: InferenceOptions = {}): Promise<Classification> {
   const out = await predict(network, data, options);
-  const endsInSoftmax = network.layer(network.outputNames[0]!).type === 'softmax';
-  return classifyOutputs(out, network.classes, endsInSoftmax);
+  const last = network.layer(network.outputRef(network.outputNames[0]!).layer);
+  // A softmax, or a layer that says its outputs are probabilities (a trained SVM's), needs no softmax.
+  const probabilities = last.type === 'softmax' || (last as { outputsProbabilities?: boolean }).outputsProbabilities === true;
+  return classifyOutputs(out, network.classes, probabilities);
 }
 
 /** Top-k classes with probabilities for each observation; a network without class names gets its output indices as labels. */

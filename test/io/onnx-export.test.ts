@@ -230,6 +230,7 @@ test('every registered layer type has an ONNX export, and the cases use every on
   used.add('addition').add('concatenation'); // the graph test below
   used.add('tensorInput').add('onnxNode'); // imported networks: test/io/onnx-roundtrip.test.ts
   used.add('tensorSequenceInput').add('onnxOptionalInput'); // not exported: test/io/onnx-ops-sequence.test.ts
+  used.add('svmClassifier'); // a trained SVM, run in onnxruntime: test/apps/svm.test.ts
   assert.deepEqual(layerTypes().filter((t) => !used.has(t)), [], 'layer types no test network exercises');
   assert.deepEqual(Object.keys(OPTIONS_EXERCISED).filter((o) => !options.has(o)), [], 'options no test network exercises');
 });

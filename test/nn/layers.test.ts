@@ -217,6 +217,19 @@ const TABLE: Record<string, LayerEntry> = {
     ],
     badInput: rank3('subsamplePad2d'),
   },
+  // A trained SVM's evaluation, its buffers given by the fixture (training: test/apps/svm.test.ts).
+  svmClassifier: {
+    invalid: [
+      [{ kernel: 'poly', numClasses: 3 }, /svmClassifier 'bad': option 'kernel' must be one of linear, rbf, got "poly"/],
+      [{ kernel: 'linear', numClasses: 1 }, /svmClassifier 'bad': option 'numClasses' must be an integer >= 2, got 1/],
+      [{ kernel: 'rbf', numClasses: 3, numSupportVectors: 4 }, /option 'gamma' must be a number > 0 for the rbf kernel, got undefined/],
+      [{ kernel: 'rbf', numClasses: 3, gamma: 0.5 }, /option 'numSupportVectors' must be a positive integer for the rbf kernel, got undefined/],
+      [{ kernel: 'linear', numClasses: 3, gamma: 0.5 }, /options 'gamma' and 'numSupportVectors' are for the rbf kernel only \(kernel is 'linear'\)/],
+      [{ kernel: 'linear', numClasses: 3, pooling: 'sum' }, /option 'pooling' must be one of none, avg, max, got "sum"/],
+      [{ kernel: 'linear', numClasses: 3, output: 'labels' }, /option 'output' must be one of probabilities, scores, got "labels"/],
+    ],
+    badInput: { options: { kernel: 'linear', numClasses: 3 }, input: [], error: /layer 'bad' \(svmClassifier\): expected at least one feature per observation, got a scalar/ },
+  },
 };
 
 // ---- fixtures ---------------------------------------------------------------------------

@@ -117,7 +117,7 @@ test("a network with testTimeAugmentation 'reflectX': predict, classify, evaluat
       assert.deepEqual(e.predicted, c.indices);
       const v = await dl.validationMetrics(network, data, 10);
       close(v.accuracy, e.accuracy, 'validation accuracy (trainNetwork) vs evaluate');
-      const feats = await dl.activations(network, data, network.outputNames[0]!);
+      const { features: feats } = await dl.activations(network, data, network.outputNames[0]!);
       assert.ok(maxDiff(feats, plain) < 1e-6, "activations are the images' own");
       dl.dispose([mirrorImages, plain, mirrored, want, got, c.scores, wantScores, feats]);
       network.testTimeAugmentation = 'none';

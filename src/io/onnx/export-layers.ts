@@ -254,6 +254,59 @@ function subsamplePad2d(l: L.SubsamplePad2d, ctx: OnnxExportContext): string {
   return x === ctx.inputs[0] ? ctx.node('Identity', [x], {}, { output: ctx.output }) : x;
 }
 
+// A trained SVM (src/nn/layers/svm.ts): GlobalAveragePool/GlobalMaxPool and Flatten of the
+// feature map, (x - mean) / scale (Sub, Div), the decision values by Gemm
+// (https://onnx.ai/onnx/operators/onnx__Gemm.html) on the features (linear) or on the RBF kernel
+// exp(-gamma (|z|^2 - 2 z s + |s|^2)) (MatMul, Exp); then the vote scores (Greater, Cast, MatMul)
+// or, for two classes, Platt's sigmoid (Sigmoid, Clip, Concat). Coupling three or more classes'
+// pairwise probabilities needs a linear solve, which ONNX has no operator for.
+function svmClassifier(l: L.SvmClassifier, ctx: OnnxExportContext): string {
+  const shape = inShape(l);
+  const k = l.numClasses;
+  if (l.output === 'probabilities' && k > 2) {
+    throw new RangeError(`exportONNX: layer '${l.name}' (svmClassifier) couples the probabilities of ${k} classes by a linear solve, which ONNX has no operator for; export an SVM with output 'scores' (SVMModel.toLayer({ output: 'scores' }), featureClassifier(..., { output: 'scores' }))`);
+  }
+  let x = ctx.inputs[0]!;
+  if (l.pooling !== 'none' && shape.length > 1) x = ctx.node(l.pooling === 'avg' ? 'GlobalAveragePool' : 'GlobalMaxPool', [x]);
+  if (shape.length > 1) x = ctx.node('Flatten', [x], { axis: attr.int(1) });
+  const z = ctx.node('Div', [ctx.node('Sub', [x, ctx.param('mean')]), ctx.param('scale')]);
+  const d = l.buffers.get('mean')!.shape[0]!;
+  const last = (op: string, ins: string[], attributes: Record<string, Attr> = {}) => ctx.node(op, ins, attributes, { output: ctx.output });
+  let dec: string;
+  if (l.kernel === 'linear') {
+    dec = ctx.node('Gemm', [z, ctx.param('coef'), ctx.param('intercept')], { transB: attr.int(1) });
+  } else {
+    const sv = l.buffers.get('support_vectors')!;
+    const svNorms = Array.from(sv.square().sum(1).dataSync() as Float32Array);
+    const zz = ctx.node('MatMul', [ctx.node('Mul', [z, z]), ctx.constant('ones', new Array(d).fill(1), [d, 1])]); // (N, 1)
+    const cross = ctx.node('MatMul', [z, ctx.tensor('support_vectors_t', sv.t().contiguous())]); // (N, S)
+    const d2 = ctx.node('Relu', [ctx.node('Add', [ctx.node('Sub', [zz, ctx.node('Mul', [cross, ctx.constant('two', [2], [])])]), ctx.constant('sv_norms', svNorms, [1, svNorms.length])])]);
+    const kernel = ctx.node('Exp', [ctx.node('Mul', [d2, ctx.constant('neg_gamma', [-l.gamma!], [])])]);
+    dec = ctx.node('Gemm', [kernel, ctx.param('dual_coef'), ctx.param('intercept')], { transB: attr.int(1) });
+  }
+  if (l.output === 'probabilities') {
+    const r = ctx.node('Clip', [
+      ctx.node('Sigmoid', [ctx.node('Neg', [ctx.node('Add', [ctx.node('Mul', [dec, ctx.param('prob_a')]), ctx.param('prob_b')])])]),
+      ctx.constant('min_prob', [1e-7], []), ctx.constant('max_prob', [1 - 1e-7], []),
+    ]);
+    return last('Concat', [r, ctx.node('Sub', [ctx.constant('one', [1], []), r])], { axis: attr.int(1) });
+  }
+  // Votes and confidences through the (pairs, classes) incidence matrix, as svmVoteScores.
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < k; i++) for (let j = i + 1; j < k; j++) pairs.push([i, j]);
+  const plus = new Array(pairs.length * k).fill(0), minus = new Array(pairs.length * k).fill(0);
+  pairs.forEach(([i, j], n) => { plus[n * k + i] = 1; minus[n * k + j] = 1; });
+  const inc = plus.map((v, i) => v - minus[i]);
+  const win = ctx.node('Cast', [ctx.node('Greater', [dec, ctx.constant('zero', [0], [])])], { to: attr.int(1) });
+  const votes = ctx.node('Add', [
+    ctx.node('MatMul', [win, ctx.constant('first', plus, [pairs.length, k])]),
+    ctx.node('MatMul', [ctx.node('Sub', [ctx.constant('one', [1], []), win]), ctx.constant('second', minus, [pairs.length, k])]),
+  ]);
+  const conf = ctx.node('MatMul', [dec, ctx.constant('incidence', inc, [pairs.length, k])]);
+  const denom = ctx.node('Mul', [ctx.node('Add', [ctx.node('Abs', [conf]), ctx.constant('one_c', [1], [])]), ctx.constant('three', [3], [])]);
+  return last('Add', [votes, ctx.node('Div', [conf, denom])]);
+}
+
 /** An imported node's attribute in its recorded ONNX type; without one, integers are ints (lists: ints when every element is). */
 function nodeAttr(name: string, v: AttrValue, type: OnnxAttrType | undefined, where: string): Attr {
   const kind = type ?? (typeof v === 'string' ? 'string' : typeof v === 'number' ? (Number.isInteger(v) ? 'int' : 'float')
@@ -446,6 +499,7 @@ export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
   elementwise: handler<L.Elementwise>(['Add', 'Sum', 'Mul', 'Max'], elementwise, "'sum' Add or Sum (coefficients other than 1 a Mul first), 'prod' Mul, 'max' Max"),
   power: handler<L.Power>(['Mul', 'Add', 'Pow', 'Identity'], power, 'Mul by scale, Add of shift, Pow, each left out when it does nothing'),
   subsamplePad2d: handler<L.SubsamplePad2d>(['Slice', 'Pad', 'Identity'], subsamplePad2d, 'Slice with steps, then Pad of zero channels'),
+  svmClassifier: handler<L.SvmClassifier>(['GlobalAveragePool', 'GlobalMaxPool', 'Flatten', 'Sub', 'Div', 'Gemm', 'MatMul', 'Mul', 'Add', 'Relu', 'Exp', 'Neg', 'Sigmoid', 'Clip', 'Concat', 'Greater', 'Cast', 'Abs'], svmClassifier, 'vote scores; probabilities for two classes only (coupling more needs a linear solve)'),
 };
 
 /** Adds (or replaces) the export of a layer type, e.g. one registered with `registerLayer`. */

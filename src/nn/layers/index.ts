@@ -10,3 +10,4 @@ export * from './combine.js';
 export * from './scale.js';
 export * from './arithmetic.js';
 export * from './subsample.js';
+export * from './svm.js';
