@@ -257,6 +257,19 @@ def build():
          'F.pad(x0[:, :, ::2, ::2], (0, 0, 0, 0, 2, 2))', [randn(2, 3, 5, 6)])
     case('subsamplePad2d/uneven', {'stride': [1, 3], 'padChannels': [0, 1]},
          'F.pad(x0[:, :, :, ::3], (0, 0, 0, 0, 0, 1))', [randn(2, 2, 4, 7)])
+    # ---- layers the pretrained zoo needs (appended: the cases above keep their random draws) ----
+    # Values end in 5 in the fourth decimal: none sits on a kink (0 or the ceiling).
+    case('clippedRelu/relu6', {'ceiling': 6}, 'F.relu6(x0)', [randn(2, 3, 4, 4, scale=4.0) + 0.0005])
+    case('clippedRelu/features', {'ceiling': 2.5}, 'F.hardtanh(x0, 0.0, 2.5)', [randn(3, 7, scale=2.0) + 0.0005])
+    x = randn(2, 3, 7, 5)
+    case('adaptiveAvgPool2d/uneven-cells', {'outputSize': [3, 2]}, 'F.adaptive_avg_pool2d(x0, [3, 2])', [x])
+    case('adaptiveAvgPool2d/larger-than-input', {'outputSize': 6}, 'F.adaptive_avg_pool2d(x0, 6)', [randn(2, 2, 3, 4)])
+    case('adaptiveAvgPool2d/divides', {'outputSize': [2, 2]}, 'F.adaptive_avg_pool2d(x0, 2)', [randn(2, 3, 4, 6)])
+    # GoogLeNet and SqueezeNet: ceil mode without padding, and stride 1 with padding (inception's pool branch).
+    x = distinct(2, 3, 8, 8)
+    case('maxPool2d/3-stride2-ceil-nopad', {'poolSize': 3, 'stride': 2, 'ceilMode': True}, 'F.max_pool2d(x0, 3, stride=2, ceil_mode=True)', [x])
+    case('maxPool2d/3-stride1-pad1-ceil', {'poolSize': 3, 'stride': 1, 'padding': 1, 'ceilMode': True},
+         'F.max_pool2d(x0, 3, stride=1, padding=1, ceil_mode=True)', [x])
 
 
 def main():
