@@ -325,6 +325,19 @@ def build():
          'svm_couple(svm_rbf((x0 - mean) / scale, support_vectors, 0.2) @ dual_coef.t() + intercept, prob_a, prob_b, 4)', [randn(5, 4)],
          {'mean': randn(4, scale=0.2), 'scale': rand(4, low=0.5, high=1.5), 'support_vectors': randn(5, 4),
           'dual_coef': randn(6, 5), 'intercept': randn(6, scale=0.3), 'prob_a': rand(6, low=-3, high=-0.5), 'prob_b': randn(6, scale=0.2)})
+    # ---- layers the pretrained zoo needs (appended: the cases above keep their random draws) ----
+    # Values end in 5 in the fourth decimal: none sits on a kink (0 or the ceiling).
+    case('clippedRelu/relu6', {'ceiling': 6}, 'F.relu6(x0)', [randn(2, 3, 4, 4, scale=4.0) + 0.0005])
+    case('clippedRelu/features', {'ceiling': 2.5}, 'F.hardtanh(x0, 0.0, 2.5)', [randn(3, 7, scale=2.0) + 0.0005])
+    x = randn(2, 3, 7, 5)
+    case('adaptiveAvgPool2d/uneven-cells', {'outputSize': [3, 2]}, 'F.adaptive_avg_pool2d(x0, [3, 2])', [x])
+    case('adaptiveAvgPool2d/larger-than-input', {'outputSize': 6}, 'F.adaptive_avg_pool2d(x0, 6)', [randn(2, 2, 3, 4)])
+    case('adaptiveAvgPool2d/divides', {'outputSize': [2, 2]}, 'F.adaptive_avg_pool2d(x0, 2)', [randn(2, 3, 4, 6)])
+    # GoogLeNet and SqueezeNet: ceil mode without padding, and stride 1 with padding (inception's pool branch).
+    x = distinct(2, 3, 8, 8)
+    case('maxPool2d/3-stride2-ceil-nopad', {'poolSize': 3, 'stride': 2, 'ceilMode': True}, 'F.max_pool2d(x0, 3, stride=2, ceil_mode=True)', [x])
+    case('maxPool2d/3-stride1-pad1-ceil', {'poolSize': 3, 'stride': 1, 'padding': 1, 'ceilMode': True},
+         'F.max_pool2d(x0, 3, stride=1, padding=1, ceil_mode=True)', [x])
 
 
 def main():

@@ -27,7 +27,7 @@ const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 
 const BENCH_PACKAGES = ['python3-torch', 'python3-torchvision'];
 // The fixture scripts (npm run fixtures): PyTorch, OpenCV's DNN importer as the Caffe reference,
 // protobuf to write caffemodels.
-const FIXTURE_PACKAGES = [...BENCH_PACKAGES, 'python3-opencv', 'python3-protobuf', 'protobuf-compiler'];
+const FIXTURE_PACKAGES = [...BENCH_PACKAGES, 'python3-opencv', 'python3-protobuf', 'protobuf-compiler', 'python3-sklearn'];
 
 function run(cmd, argv, opts = {}) {
   const r = spawnSync(cmd, argv, { stdio: 'inherit', cwd: root, ...opts });

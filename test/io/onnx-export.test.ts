@@ -121,6 +121,17 @@ const CASES: Record<string, () => Network> = {
     nn.sigmoid(),
     nn.fullyConnected({ outputSize: 4 }), // flattens (3, 1, 1)
   ]),
+  'image: clipped ReLU, adaptive average pools (uneven cells, larger than the input, dividing, 1 x 1)': () => Network.series([
+    nn.imageInput({ inputSize: [3, 11, 9], normalization: 'rescale-zero-one' }),
+    nn.conv2d({ filters: 4, kernelSize: 3 }), // [4, 9, 7]
+    nn.clippedRelu({ ceiling: 0.5 }),
+    nn.adaptiveAvgPool2d({ outputSize: [4, 3] }), // uneven, overlapping cells
+    nn.adaptiveAvgPool2d({ outputSize: 6 }), // larger than the input
+    nn.adaptiveAvgPool2d({ outputSize: [3, 2] }), // divides
+    nn.clippedRelu({ ceiling: 6 }),
+    nn.adaptiveAvgPool2d({ outputSize: 1 }),
+    nn.flatten(),
+  ]),
   'sequence: conv1d, 1-D pools with ceil mode, LRN on (C, L), layer norm over the last axis': () => Network.series([
     nn.sequenceInput({ inputSize: [3, 21] }),
     nn.conv1d({ filters: 4, kernelSize: 3, padding: 'same', dilation: 2 }),

@@ -154,6 +154,13 @@ const TABLE: Record<string, LayerEntry> = {
   leakyRelu: { invalid: [[{ scale: Number.NaN }, /leakyRelu: option 'scale' must be a finite number, got NaN/]] },
   elu: { invalid: [[{ alpha: 0 }, /elu: option 'alpha' must be > 0, got 0/]] },
   gelu: { invalid: [[{ approximate: 'fast' }, /gelu: option 'approximate' must be 'none' or 'tanh', got "fast"/]] },
+  clippedRelu: {
+    invalid: [
+      [{}, /clippedRelu 'bad': option 'ceiling' must be a finite number > 0, got undefined/],
+      [{ ceiling: 0 }, /clippedRelu 'bad': option 'ceiling' must be a finite number > 0, got 0/],
+      [{ ceiling: Infinity }, /clippedRelu 'bad': option 'ceiling' must be a finite number > 0, got Infinity/],
+    ],
+  },
   tanh: { invalid: 'takes no options' },
   sigmoid: { invalid: 'takes no options' },
   softmax: { invalid: 'takes no options' },
@@ -171,6 +178,14 @@ const TABLE: Record<string, LayerEntry> = {
   avgPool1d: { invalid: poolInvalid('avgPool1d', 1) },
   avgPool2d: { invalid: poolInvalid('avgPool2d', 2), badInput: rank3('avgPool2d', { poolSize: 2 }) },
   globalAvgPool2d: { invalid: 'takes no options', badInput: rank3('globalAvgPool2d') },
+  adaptiveAvgPool2d: {
+    invalid: [
+      [{}, /adaptiveAvgPool2d 'bad': option 'outputSize': expected a number or 2 numbers, got undefined/],
+      [{ outputSize: [2, 0] }, /adaptiveAvgPool2d 'bad': option 'outputSize' must be positive integers, got 0/],
+      [{ outputSize: [1, 2, 3] }, /adaptiveAvgPool2d 'bad': option 'outputSize': expected 2 numbers, got 3: \[1, 2, 3\]/],
+    ],
+    badInput: rank3('adaptiveAvgPool2d', { outputSize: 2 }),
+  },
   flatten: { invalid: 'takes no options' },
   concatenation: {
     invalid: [

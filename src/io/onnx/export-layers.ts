@@ -99,6 +99,36 @@ function avgPool(layer: L.AvgPool1d | L.AvgPool2d, ctx: OnnxExportContext): stri
   return ctx.node('Mul', [mean, factor], {}, { output: ctx.output });
 }
 
+// Adaptive average pooling. Cells [floor(i n / o), ceil((i + 1) n / o)) per dim: where o divides
+// n they are a plain AveragePool (kernel = stride = n / o:
+// https://onnx.ai/onnx/operators/onnx__AveragePool.html), 1 x 1 is GlobalAveragePool. Otherwise
+// the cells differ in size and may overlap; the mean over a rectangle is separable, so it is
+// two MatMuls (https://onnx.ai/onnx/operators/onnx__MatMul.html) with constant averaging
+// matrices: X [N, C, H, W] · Aw [W, ow], then Ah [oh, H] · that, broadcast over N and C.
+function adaptiveAvgPool(layer: L.AdaptiveAvgPool2d, ctx: OnnxExportContext): string {
+  const [, h, w] = inShape(layer) as [number, number, number];
+  const [oh, ow] = layer.outputSize as [number, number];
+  const x = ctx.inputs[0]!;
+  if (oh === 1 && ow === 1) return ctx.node('GlobalAveragePool', [x], {}, { output: ctx.output });
+  if (h % oh === 0 && w % ow === 0) {
+    const kernel = [h / oh, w / ow];
+    return ctx.node('AveragePool', [x], { kernel_shape: attr.ints(kernel), strides: attr.ints(kernel) }, { output: ctx.output });
+  }
+  /** [o, n] row-major: row i averages cell i. */
+  const averaging = (n: number, o: number) => {
+    const m = new Array<number>(o * n).fill(0);
+    for (let i = 0; i < o; i++) {
+      const start = Math.floor((i * n) / o), end = Math.ceil(((i + 1) * n) / o);
+      for (let j = start; j < end; j++) m[i * n + j] = 1 / (end - start);
+    }
+    return m;
+  };
+  const aw = averaging(w, ow); // [ow, W], written transposed as [W, ow]
+  const awT = Array.from({ length: w * ow }, (_, k) => aw[(k % ow) * w + Math.floor(k / ow)]!);
+  const cols = ctx.node('MatMul', [x, ctx.constant('columns', awT, [w, ow])]);
+  return ctx.node('MatMul', [ctx.constant('rows', averaging(h, oh), [oh, h]), cols], {}, { output: ctx.output });
+}
+
 // LayerNormalization (opset 17): https://onnx.ai/onnx/operators/onnx__LayerNormalization.html;
 // before 17, decomposed: ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div, Mul, Add (biased variance, as PyTorch).
 function layerNorm(layer: L.LayerNorm, ctx: OnnxExportContext): string {
@@ -459,6 +489,8 @@ export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
   leakyRelu: handler(['LeakyRelu'], unary('LeakyRelu', (l) => ({ alpha: attr.float((l as L.LeakyReLU).scale) }))),
   elu: handler(['Elu'], unary('Elu', (l) => ({ alpha: attr.float((l as L.ELU).alpha) }))),
   gelu: handler<L.GELU>(['Gelu', 'Erf', 'Tanh', 'Mul', 'Div', 'Add'], gelu, 'one Gelu from opset 20, decomposed (Erf, or Tanh for approximate) before'),
+  // Clip with min and max as inputs (opset 11 on): https://onnx.ai/onnx/operators/onnx__Clip.html.
+  clippedRelu: handler<L.ClippedReLU>(['Clip'], (l, ctx) => ctx.node('Clip', [ctx.inputs[0]!, ctx.constant('min', [0], []), ctx.constant('max', [l.ceiling], [])], {}, { output: ctx.output })),
   tanh: handler(['Tanh'], unary('Tanh')),
   sigmoid: handler(['Sigmoid'], unary('Sigmoid')),
   // Softmax: https://onnx.ai/onnx/operators/onnx__Softmax.html; from opset 13 `axis` is the one
@@ -472,6 +504,8 @@ export const ONNX_EXPORT_LAYERS: Record<string, OnnxLayerExport> = {
   avgPool2d: handler<L.AvgPool2d>(['AveragePool', 'Pad', 'Mul'], avgPool, "count_include_pad=1; ceil mode's partial windows as Pad, AveragePool and a per-position Mul"),
   // GlobalAveragePool: https://onnx.ai/onnx/operators/onnx__GlobalAveragePool.html.
   globalAvgPool2d: handler(['GlobalAveragePool'], unary('GlobalAveragePool')),
+  adaptiveAvgPool2d: handler<L.AdaptiveAvgPool2d>(['AveragePool', 'GlobalAveragePool', 'MatMul'], adaptiveAvgPool,
+    'AveragePool where the output size divides the input size, else two MatMuls by constant averaging matrices'),
   flatten: handler(['Flatten'], unary('Flatten', () => ({ axis: attr.int(1) }))),
   // Concat: https://onnx.ai/onnx/operators/onnx__Concat.html (dlkit's dim counts the batch, as ONNX's axis).
   concatenation: handler<L.Concatenation>(['Concat'], (l, ctx) => ctx.node('Concat', ctx.inputs, { axis: attr.int(l.dim) }, { output: ctx.output })),

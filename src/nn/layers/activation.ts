@@ -64,6 +64,23 @@ export class GELU extends Activation {
   protected override options() { return { approximate: this.approximate }; }
 }
 
+export interface ClippedReluOptions extends LayerOptions {
+  /** The output's upper bound (6: PyTorch's ReLU6, as in MobileNetV2). */
+  ceiling: number;
+}
+/** min(max(x, 0), ceiling) (MATLAB's clippedReluLayer; ReLU6 with ceiling 6). */
+export class ClippedReLU extends Activation {
+  readonly type = 'clippedRelu';
+  readonly ceiling: number;
+  constructor(o: ClippedReluOptions) {
+    super(o);
+    this.ceiling = o?.ceiling;
+    checkOption(`clippedRelu${o?.name ? ` '${o.name}'` : ''}`, 'ceiling', this.ceiling, (v) => Number.isFinite(v) && v > 0, 'a finite number > 0');
+  }
+  forward([x]: Tensor[]): Tensor { return F.clippedRelu(x!, this.ceiling); }
+  protected override options() { return { ceiling: this.ceiling }; }
+}
+
 export class Tanh extends Activation {
   readonly type = 'tanh';
   forward([x]: Tensor[]): Tensor { return F.tanh(x!); }
@@ -84,6 +101,7 @@ export const relu = (o: LayerOptions = {}): ReLU => checked(new ReLU(o), o);
 export const leakyRelu = (o: LeakyReluOptions = {}): LeakyReLU => checked(new LeakyReLU(o), o);
 export const elu = (o: EluOptions = {}): ELU => checked(new ELU(o), o);
 export const gelu = (o: GeluOptions = {}): GELU => checked(new GELU(o), o);
+export const clippedRelu = (o: ClippedReluOptions): ClippedReLU => checked(new ClippedReLU(o), o);
 export const tanh = (o: LayerOptions = {}): Tanh => checked(new Tanh(o), o);
 export const sigmoid = (o: LayerOptions = {}): Sigmoid => checked(new Sigmoid(o), o);
 export const softmax = (o: LayerOptions = {}): Softmax => checked(new Softmax(o), o);

@@ -1,4 +1,4 @@
-// Pooling layers: max and average (1-D and 2-D), global average.
+// Pooling layers: max and average (1-D and 2-D), global average, adaptive average.
 import type { Tensor } from '../../tensor/tensor.js';
 import * as F from '../functional/index.js';
 import { Layer, checkOption, shapeStr, tuple, type LayerOptions, type Shape } from '../layer.js';
@@ -91,8 +91,37 @@ export class GlobalAvgPool2d extends Layer {
   protected options(): Record<string, unknown> { return {}; }
 }
 
+export interface AdaptiveAvgPool2dOptions extends LayerOptions {
+  /** [H, W] of the output (one number: square). */
+  outputSize: number | readonly number[];
+}
+
+/**
+ * Averages over windows that tile the input into outputSize cells (PyTorch's
+ * AdaptiveAvgPool2d): output cell i along a dim of n inputs and o outputs covers
+ * [floor(i n / o), ceil((i + 1) n / o)). Any input size works, smaller than the output included
+ * (windows then repeat inputs), which is why AlexNet and VGG end their features with it.
+ */
+export class AdaptiveAvgPool2d extends Layer {
+  readonly type = 'adaptiveAvgPool2d';
+  readonly outputSize: number[];
+  constructor(o: AdaptiveAvgPool2dOptions) {
+    super(o);
+    const what = `adaptiveAvgPool2d${o?.name ? ` '${o.name}'` : ''}`;
+    this.outputSize = tuple(o?.outputSize, 2, `${what}: option 'outputSize'`);
+    this.outputSize.forEach((v) => checkOption(what, 'outputSize', v, (x) => Number.isInteger(x) && x >= 1, 'positive integers'));
+  }
+  outputShape([input]: Shape[]): Shape {
+    this.expectRank(input!, 3, '(C, H, W)');
+    return [input![0]!, ...this.outputSize];
+  }
+  forward([x]: Tensor[]): Tensor { return F.adaptiveAvgPool2d(x!, this.outputSize as [number, number]); }
+  protected options(): Record<string, unknown> { return { outputSize: this.outputSize }; }
+}
+
 export const maxPool2d = (o: PoolLayerOptions): MaxPool2d => checked(new MaxPool2d(o), o);
 export const avgPool2d = (o: PoolLayerOptions): AvgPool2d => checked(new AvgPool2d(o), o);
 export const maxPool1d = (o: PoolLayerOptions): MaxPool1d => checked(new MaxPool1d(o), o);
 export const avgPool1d = (o: PoolLayerOptions): AvgPool1d => checked(new AvgPool1d(o), o);
 export const globalAvgPool2d = (o: LayerOptions = {}): GlobalAvgPool2d => checked(new GlobalAvgPool2d(o), o);
+export const adaptiveAvgPool2d = (o: AdaptiveAvgPool2dOptions): AdaptiveAvgPool2d => checked(new AdaptiveAvgPool2d(o), o);
