@@ -12,8 +12,10 @@ the batch-norm statistics and affine parameters randomized too so that every ten
 
 Writes fixtures/zoo/resnet20-seeded-<sha8>.pth and fixtures/zoo/weights.json:
   file, size, sha256   the weight file and its checksum
-  input                how the test input is made: x[i] = sin(0.01 * i), shape [2, 3, 32, 32]
-  logits               PyTorch's outputs for that input (float32, shortest decimal), [2, 10]
+  input                how the test images are made: pixel[i] = 127.5 + 127.5 * sin(0.01 * i),
+                       shape [2, 3, 32, 32], 0-255 as dlkit's image input takes them
+  logits               PyTorch's outputs for them (float32, shortest decimal), [2, 10], after the
+                       published networks' Normalize(mean, std) on pixels / 255
 """
 import hashlib
 import json
@@ -27,6 +29,7 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, 'fixtures', 'zoo')
 SEED = 13
+MEAN, STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 class Block(nn.Module):
@@ -95,13 +98,14 @@ def main():
     os.replace(tmp, os.path.join(OUT, name))
 
     shape = (2, 3, 32, 32)
-    x = torch.sin(0.01 * torch.arange(int(np.prod(shape)), dtype=torch.float32)).reshape(shape)
+    pixels = (127.5 + 127.5 * torch.sin(0.01 * torch.arange(int(np.prod(shape)), dtype=torch.float32))).reshape(shape)
+    x = (pixels / 255 - torch.tensor(MEAN).view(1, 3, 1, 1)) / torch.tensor(STD).view(1, 3, 1, 1)
     with torch.no_grad():
         logits = model(x)
     with open(os.path.join(OUT, 'weights.json'), 'w') as f:
         json.dump({
             'file': name, 'size': len(data), 'sha256': sha, 'architecture': 'cifar-resnet20',
-            'input': {'formula': 'sin(0.01 * i)', 'shape': list(shape)},
+            'input': {'formula': '127.5 + 127.5 * sin(0.01 * i)', 'shape': list(shape)},
             'logits': [[f32(v) for v in row] for row in logits.tolist()],
         }, f, indent=1)
     print(f'{name}: {len(data)} bytes, sha256 {sha}')
