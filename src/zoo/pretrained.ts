@@ -107,8 +107,11 @@ function caffeStateDict(file: string, network: Network): Record<string, Tensor> 
   }
 }
 
-/** Loads `file` into `network` the way `entry` says (strict: every name and shape must fit). */
-async function loadInto(network: Network, entry: ZooEntry, file: string): Promise<void> {
+/**
+ * Loads a weight file into a network already built, the way `entry` says: its format, the
+ * prefix to strip, the names to drop. Strict: every name and shape must fit.
+ */
+export async function loadZooWeights(network: Network, entry: ZooEntry, file: string): Promise<void> {
   let tensors: Record<string, Tensor>;
   if (entry.format === 'caffe') tensors = caffeStateDict(file, network);
   else tensors = (await readStateDict(file)).tensors;
@@ -145,7 +148,7 @@ export async function pretrained(model: string | ZooEntry, options: PretrainedOp
   options.signal?.throwIfAborted();
   const network = architecture(entry.architecture);
   try {
-    await loadInto(network, entry, file);
+    await loadZooWeights(network, entry, file);
   } catch (err) {
     network.dispose();
     throw err;

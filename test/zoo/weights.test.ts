@@ -385,3 +385,31 @@ test('abort and stall: an AbortSignal stops the download, a stalled server times
   pre.abort();
   await assert.rejects(dl.zooGet(seededEntry, { home: freshHome(), baseUrl: `${base}/files`, signal: pre.signal }), (err: Error) => err.name === 'AbortError');
 }));
+
+test('caffe format: a caffemodel\'s blobs load into the network by layer name (legacy 4-D blob shapes too), as the Caffe importer loads them', () => noLeaks(async () => {
+  const FIX = path.join(ROOT, 'fixtures', 'caffe');
+  for (const name of ['alexnet', 'lenet_v1', 'googlenet', 'squeezenet']) {
+    const proto = path.join(FIX, `${name}.prototxt`), model = path.join(FIX, `${name}.caffemodel`);
+    const entry: dl.ZooEntry = { ...seededEntry, name, format: 'caffe', weights: { ...seededEntry.weights, file: `${name}.caffemodel` } };
+    const reference = await dl.importCaffe(proto, model);
+    const net = await dl.importCaffe(proto, null);
+    try {
+      await dl.loadZooWeights(net, entry, model);
+      const want = reference.stateDict();
+      for (const [k, t] of Object.entries(net.stateDict())) {
+        assert.ok(dl.tidy(() => t.allclose(want[k]!, 0, 0)), `${name}: '${k}' as the Caffe importer loads it`);
+      }
+    } finally {
+      net.dispose();
+      reference.dispose();
+    }
+  }
+  const blocks = path.join(ROOT, 'fixtures', 'caffe', 'blocks');
+  const net = await dl.importCaffe(`${blocks}.prototxt`, null);
+  try {
+    const entry: dl.ZooEntry = { ...seededEntry, name: 'blocks', format: 'caffe' };
+    await assert.rejects(dl.loadZooWeights(net, entry, `${blocks}.caffemodel`), /blocks\.caffemodel: layer '.*' has 3 blobs \(only weight and bias are mapped\)/);
+  } finally {
+    net.dispose();
+  }
+}));
