@@ -9,7 +9,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { tensor } from '../tensor/create.js';
 import { readStateDict } from '../io/pytorch/checkpoint.js';
 import { blobShape, blobValues, CaffeError, readCaffemodel, type Msg } from '../io/caffe/schema.js';
-import { architecture } from './architectures.js';
+import { architecture, ARCHITECTURES } from './architectures.js';
 import { cachedWeightsPath, fileSize } from './cache.js';
 import { downloadFile, mibRange, type Checksum, type DownloadResult } from './download.js';
 import { zooEntry, ZOO, type ZooEntry } from './weights.js';
@@ -70,12 +70,25 @@ export async function zooGet(model: string | ZooEntry, options: ZooGetOptions = 
   const file = cachedWeightsPath(entry.weights.file, options.home);
   const size = fileSize(file);
   if (size !== null && sizeFits(entry, size)) return { file, downloaded: false };
+  // Two calls for the same file in one process share one download (one writer per .part).
+  const running = inFlight.get(file);
+  if (running) {
+    await running.catch(() => {});
+    return zooGet(entry, options);
+  }
   const url = options.baseUrl !== undefined ? `${options.baseUrl.replace(/\/+$/, '')}/${encodeURIComponent(entry.weights.file)}` : entry.weights.url;
-  const download = await downloadFile(url, file, {
+  const job = downloadFile(url, file, {
     ...weightChecks(entry), onProgress: options.onProgress, signal: options.signal, fetch: options.fetch, timeoutMs: options.timeoutMs,
   });
-  return { file, downloaded: true, download };
+  inFlight.set(file, job);
+  try {
+    return { file, downloaded: true, download: await job };
+  } finally {
+    inFlight.delete(file);
+  }
 }
+
+const inFlight = new Map<string, Promise<DownloadResult>>();
 
 /** A caffemodel's blobs as state-dict tensors `<layer>.weight`, `<layer>.bias`, shaped like the network's. */
 function caffeStateDict(file: string, network: Network): Record<string, Tensor> {
@@ -138,6 +151,10 @@ export async function loadZooWeights(network: Network, entry: ZooEntry, file: st
  */
 export async function pretrained(model: string | ZooEntry, options: PretrainedOptions = {}): Promise<Network> {
   const entry = resolveEntry(model);
+  // Before any download: the architecture must exist.
+  if (!Object.prototype.hasOwnProperty.call(ARCHITECTURES, entry.architecture)) {
+    throw new RangeError(`zoo model '${entry.name}': unknown architecture '${entry.architecture}'; known: ${Object.keys(ARCHITECTURES).join(', ')}`);
+  }
   let file: string;
   if (options.weights !== undefined) {
     file = path.resolve(options.weights);

@@ -413,3 +413,16 @@ test('caffe format: a caffemodel\'s blobs load into the network by layer name (l
     net.dispose();
   }
 }));
+
+test('two calls for one file in one process share a download; an entry whose architecture is unknown fails before downloading', () => noLeaks(async () => {
+  reset();
+  const h = freshHome();
+  const [a, b] = await Promise.all([dl.zooGet(seededEntry, { home: h, baseUrl: `${base}/files` }), dl.zooGet(seededEntry, { home: h, baseUrl: `${base}/files` })]);
+  assert.equal(seen.length, 1, 'one request');
+  assert.deepEqual([a.downloaded, b.downloaded], [true, false]);
+  assert.equal(sha256(a.file), fixture.sha256);
+  reset();
+  const entry: dl.ZooEntry = { ...seededEntry, architecture: 'no-such-arch' };
+  await assert.rejects(dl.pretrained(entry, { home: freshHome(), baseUrl: `${base}/files` }), /^RangeError: zoo model 'resnet20-seeded': unknown architecture 'no-such-arch'; known: .*cifar-resnet20/);
+  assert.equal(seen.length, 0, 'nothing downloaded');
+}));
