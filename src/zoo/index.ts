@@ -12,3 +12,7 @@ export { mobilenetV2, MOBILENET_V2_SETTING } from './mobilenet.js';
 export { bvlcAlexnet, bvlcAlexnetPrototxt, loadCaffeWeights, BVLC_ALEXNET_PREPROCESSING } from './bvlc-alexnet.js';
 export { imagenetClasses, imagenetClassesFile, IMAGENET_NORMALIZATION } from './imagenet.js';
 export { type ZooOptions } from './builder.js';
+export { ZOO, zooEntry, type ZooEntry, type WeightFile, type WeightFormat } from './weights.js';
+export { pretrained, zooGet, zooList, weightChecks, loadZooWeights, type PretrainedOptions, type ZooGetOptions, type ZooGetResult, type ZooListing } from './pretrained.js';
+export { dlkitHome, weightsDir, cachedWeightsPath } from './cache.js';
+export { downloadFile, verifyFile, DownloadError, type DownloadOptions, type DownloadResult, type DownloadErrorCode, type Checksum, type FileExpectation } from './download.js';
