@@ -95,8 +95,8 @@ export function loadCaffeWeights(network: Network, caffemodel: string): { loaded
     for (const l of [...(model.layer as Msg[]), ...(model.layers as Msg[])]) {
       const blobs = l.blobs as Msg[];
       const name = l.name as string;
+      if (blobs.length > 2) { problems.push(`layer '${name}' has ${blobs.length} blobs, expected weights and at most a bias (batch norm and scale blobs are mapped by importCaffe, not here)`); continue; }
       if (!blobs.length || !(`${name}.weight` in own)) continue;
-      if (blobs.length > 2) { problems.push(`layer '${name}' has ${blobs.length} blobs, expected weights and at most a bias`); continue; }
       blobs.forEach((blob, i) => {
         const key = `${name}.${i === 0 ? 'weight' : 'bias'}`;
         const target = own[key];

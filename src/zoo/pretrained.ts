@@ -5,10 +5,8 @@
 // file that does not fit the architecture is an error naming every name and shape that differs.
 import path from 'node:path';
 import type { Network } from '../nn/network.js';
-import type { Tensor } from '../tensor/tensor.js';
-import { tensor } from '../tensor/create.js';
 import { readStateDict } from '../io/pytorch/checkpoint.js';
-import { blobShape, blobValues, CaffeError, readCaffemodel, type Msg } from '../io/caffe/schema.js';
+import { loadCaffeWeights } from './bvlc-alexnet.js';
 import { architecture, ARCHITECTURES } from './architectures.js';
 import { cachedWeightsPath, fileSize } from './cache.js';
 import { downloadFile, mibRange, type Checksum, type DownloadResult } from './download.js';
@@ -90,44 +88,16 @@ export async function zooGet(model: string | ZooEntry, options: ZooGetOptions = 
 
 const inFlight = new Map<string, Promise<DownloadResult>>();
 
-/** A caffemodel's blobs as state-dict tensors `<layer>.weight`, `<layer>.bias`, shaped like the network's. */
-function caffeStateDict(file: string, network: Network): Record<string, Tensor> {
-  const model = readCaffemodel(file);
-  const own = network.stateDict();
-  const out: Record<string, Tensor> = {};
-  const problems: string[] = [];
-  try {
-    for (const l of [...(model.layer as Msg[]), ...(model.layers as Msg[])]) {
-      const blobs = l.blobs as Msg[];
-      if (blobs.length === 0) continue;
-      if (blobs.length > 2) { problems.push(`layer '${l.name}' has ${blobs.length} blobs (only weight and bias are mapped)`); continue; }
-      blobs.forEach((b, i) => {
-        const name = `${l.name}.${i === 0 ? 'weight' : 'bias'}`;
-        const values = blobValues(b);
-        const target = own[name];
-        // Blobs written before BlobShape are 4-D with leading 1s ([1, 1, 4096, 9216] for fc6):
-        // take the network's shape when the values fill it.
-        const count = target ? target.shape.reduce((a, c) => a * c, 1) : -1;
-        const shape = target && count === values.length ? [...target.shape] : blobShape(b);
-        out[name] = tensor(values, { shape });
-      });
-    }
-    if (problems.length) throw new CaffeError(file, problems.join('; '));
-    return out;
-  } catch (err) {
-    for (const t of Object.values(out)) t.dispose();
-    throw err;
-  }
-}
-
 /**
  * Loads a weight file into a network already built, the way `entry` says: its format, the
  * prefix to strip, the names to drop. Strict: every name and shape must fit.
  */
 export async function loadZooWeights(network: Network, entry: ZooEntry, file: string): Promise<void> {
-  let tensors: Record<string, Tensor>;
-  if (entry.format === 'caffe') tensors = caffeStateDict(file, network);
-  else tensors = (await readStateDict(file)).tensors;
+  if (entry.format === 'caffe') {
+    loadCaffeWeights(network, file);
+    return;
+  }
+  const tensors = (await readStateDict(file)).tensors;
   try {
     const drop = entry.dropPrefixes ?? [];
     const prefix = entry.stripPrefix;
