@@ -39,7 +39,8 @@ commands:
       --out FILE                    write a dlkit model file (.safetensors); without it, print the summary
       --classes FILE                class names, one per line, in output order
       --arch NAME                   PyTorch checkpoints: the architecture to load the state dict into
-                                    (cifar-resnet20|32|44|56|110); without it, --out writes the tensors
+                                    (resnet18, vgg16, … or cifar-resnet20|32|44|56|110: see zoo list);
+                                    without it, --out writes the tensors
       --key K  --strip-prefix P     checkpoints: the entry holding the state dict; a prefix to drop
                                     (default: 'module.' when every name has it)
       --input-size C,H,W | NAME=D,D,…   one observation's shape where the file leaves it open (ONNX: by input name)
@@ -47,6 +48,18 @@ commands:
                                     preprocessing kept outside the model file, stored in the model:
                                     pixels (0-255) become (bgr(x) - mean) / std * scale (Caffe: no --std)
   export <model> --onnx FILE [--opset N]      write the network as ONNX (checked by onnxruntime)
+  zoo list                                    the pretrained models: size, license, source, cached or not
+  zoo get <name>…                             download weights into the cache (DLKIT_HOME, default ~/.cache/dlkit)
+  transfer <zoo name | model file> <image folder>   fine-tune for the folder's classes (a new head), evaluate
+                                    on its test split when it has one
+      --out FILE  --input-size H,W  (default: the network's)  --epochs N  --batch-size N  --lr X  --seed N
+      --freeze none|backbone  --head LAYER  --head-lr-factor X  --augment LIST|none (default flip)
+      --weights FILE                zoo models: a local weight file instead of the cache
+  features <zoo name | model file> <image folder> --layer NAME   activations of a layer, one row per image
+      --pooling none|avg|max        pool each channel first (default none: flattened)
+      --out FILE                    the features (.safetensors), or with --svm the classifier model
+      --svm [--kernel rbf|linear] [--c X] [--gamma X|scale|auto]   fit an SVM on them: the model
+                                    (network up to the layer + SVM) works with classify and evaluate
   summary <model>                             the network's layer table
   demo                                        train on Fashion-MNIST with the default preset
   info                                        libtorch, threads, devices and memory`;
@@ -393,6 +406,166 @@ async function exportCmd(args: string[]): Promise<number> {
   return 0;
 }
 
+/** A download progress line on stderr: a bar in a terminal, a line per 10% otherwise. */
+function downloadProgress(what: string): (bytes: number, total: number | null) => void {
+  let shown = -1;
+  return (bytes, total) => {
+    const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+    const pct = total ? Math.floor((100 * bytes) / total) : -1;
+    if (process.stderr.isTTY) {
+      process.stderr.write(`\r${what}: ${mib(bytes)}${total ? ` / ${mib(total)} MiB (${pct}%)` : ' MiB'}`);
+      if (total && bytes >= total) process.stderr.write('\n');
+    } else if (total && Math.floor(pct / 10) > shown) {
+      shown = Math.floor(pct / 10);
+      process.stderr.write(`${what}: ${mib(bytes)} / ${mib(total)} MiB (${pct}%)\n`);
+    }
+  };
+}
+
+/** The network to start from: a zoo name (downloading its weights when needed), a model file, or files to import. */
+async function startingNetwork(spec: string, weights: string | undefined): Promise<dl.Network> {
+  return dl.openNetwork(spec, { ...(weights && { weights }), onProgress: downloadProgress(`downloading ${spec}`) });
+}
+
+async function zooCmd(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  if (sub === 'list') {
+    parse(rest, {}, [0, 0]);
+    const rows = dl.zooList().map((e) => [
+      e.name, e.size !== null ? `${(e.size / 2 ** 20).toFixed(1)} MiB` : e.sizeMiB !== null ? `${e.sizeMiB.toFixed(1)} MiB` : 'unknown', e.cached ? 'cached' : '-', e.license, e.source,
+    ]);
+    const head = ['name', 'size', 'cached', 'license', 'source'];
+    const widths = head.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
+    for (const r of [head, ...rows]) console.log(r.map((x, c) => (c === 1 ? x.padStart(widths[c]!) : x.padEnd(widths[c]!))).join('  ').trimEnd());
+    console.log(`cache: ${dl.weightsDir()} (set DLKIT_HOME to move it)`);
+    return 0;
+  }
+  if (sub === 'get') {
+    const { positionals } = parse(rest, {}, [1, Infinity]);
+    for (const name of positionals) {
+      const r = await dl.zooGet(name, { onProgress: downloadProgress(`downloading ${name}`) });
+      console.log(`${name}: ${r.file}${r.downloaded ? ' (downloaded, verified)' : ' (cached)'}`);
+    }
+    return 0;
+  }
+  throw new UsageError(sub ? `unknown zoo command '${sub}': use 'zoo list' or 'zoo get <name>'` : "missing zoo command: 'zoo list' or 'zoo get <name>'");
+}
+
+/** --input-size H,W for commands that start from a network: its own size when absent. */
+function imageSizeFlag(text: string | undefined): [number, number] | undefined {
+  if (text === undefined) return undefined;
+  const d = text.split(/[,x]/).map((x) => Number(x.trim()));
+  if (d.length !== 2 || !d.every((x) => Number.isInteger(x) && x >= 1)) throw new UsageError(`--input-size must be H,W (whole numbers >= 1), got '${text}'`);
+  return [d[0]!, d[1]!];
+}
+
+async function transferCmd(args: string[]): Promise<number> {
+  const { values: v, positionals } = parse(args, {
+    out: { type: 'string' }, 'input-size': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
+    freeze: { type: 'string' }, head: { type: 'string' }, 'head-lr-factor': { type: 'string' }, augment: { type: 'string' }, seed: { type: 'string' },
+    weights: { type: 'string' }, quiet: { type: 'boolean', default: false }, plots: { type: 'boolean', default: false }, strict: { type: 'boolean', default: false },
+  }, [2, 2]);
+  const [spec, folder] = positionals as [string, string];
+  const freeze = choice(v.freeze, 'freeze', ['none', 'backbone'] as const);
+  const seed = num(v.seed, 'seed', { integer: true, min: 0 });
+  const training: dl.TrainingOptionsInput = {
+    ...(v.epochs !== undefined && { maxEpochs: num(v.epochs, 'epochs', { integer: true, min: 1 }) }),
+    ...(v['batch-size'] !== undefined && { miniBatchSize: num(v['batch-size'], 'batch-size', { integer: true, min: 1 }) }),
+    ...(v.lr !== undefined && { initialLearnRate: num(v.lr, 'lr', { min: Number.MIN_VALUE }) }),
+    ...(seed !== undefined && { seed }),
+  };
+  const headLearnRateFactor = num(v['head-lr-factor'], 'head-lr-factor', { min: Number.MIN_VALUE });
+  const size = imageSizeFlag(v['input-size']);
+  const out = v.out ?? path.join('out', `${path.basename(path.resolve(folder))}-transfer`, 'model.safetensors');
+  const outDir = path.dirname(out);
+  if (seed !== undefined) dl.manualSeed(seed);
+  const network = await startingNetwork(spec, v.weights);
+  try {
+    const [channels, h, w] = network.inputShape;
+    const inputSize = size ?? [h!, w!];
+    const opened = { inputSize, channels: channels as 1 | 3, strict: v.strict };
+    const trainSet = await dl.openDatastore(folder, 'train', opened);
+    for (const warning of (trainSet as Partial<dl.ImageDatastore>).warnings ?? []) console.warn(`warning: ${warning}`);
+    let testSet: dl.Datastore | null = await dl.openDatastore(folder, 'test', { ...opened, classes: trainSet.classes ?? undefined }).catch(() => null);
+    if (testSet && testSet.source === trainSet.source) testSet = null;
+    const list = v.augment ?? 'flip';
+    const augmentation = list === 'none' ? undefined : dl.parseAugmentList(list, inputSize);
+    const trainData = augmentation ? dl.augmentedImageDatastore(inputSize, trainSet as dl.ImageDatastore, augmentation) : trainSet;
+    console.log(`data: ${trainSet.size} training images, ${trainSet.classes?.length} classes (${trainSet.source})${testSet ? `, ${testSet.size} test` : ''}; augmentation: ${augmentation ? dl.describeAugmenter(augmentation) : 'none'}`);
+    mkdirSync(outDir, { recursive: true });
+    const started = performance.now();
+    const { setup, history } = await dl.transferLearn(network, trainData, {
+      ...(freeze && { freeze }), ...(v.head && { head: v.head }), ...(headLearnRateFactor && { headLearnRateFactor }),
+      inputSize: [channels!, ...inputSize],
+      training: { ...training, verbose: !v.quiet, verboseFrequency: 20, plots: v.plots ? 'training-progress' : 'none', reportPath: outDir },
+    });
+    console.log(`new head '${setup.head}' for ${network.classes!.length} classes (was ${setup.replaced})${setup.inputSize ? `; input ${setup.inputSize.from.join('x')} -> ${setup.inputSize.to.join('x')}` : ''}${setup.frozen.length ? `; ${setup.frozen.length} layers frozen` : ''}`);
+    console.log(`trained ${history.training.length} iterations in ${((performance.now() - started) / 1000).toFixed(1)} s (${history.stoppedBy})`);
+    await dl.saveModel(network, out);
+    if (testSet) {
+      const e = await report(network, await withoutBadFiles(testSet), outDir);
+      console.log(`test accuracy: ${e.accuracy.toFixed(4)}`);
+    }
+    console.log(`model: ${out}`);
+    return history.stoppedBy === 'interrupted' ? 130 : 0;
+  } finally {
+    network.dispose();
+  }
+}
+
+async function featuresCmd(args: string[]): Promise<number> {
+  const { values: v, positionals } = parse(args, {
+    layer: { type: 'string' }, svm: { type: 'boolean', default: false }, out: { type: 'string' }, pooling: { type: 'string' },
+    kernel: { type: 'string' }, c: { type: 'string' }, gamma: { type: 'string' }, 'input-size': { type: 'string' }, weights: { type: 'string' },
+    strict: { type: 'boolean', default: false },
+  }, [2, 2]);
+  const [spec, folder] = positionals as [string, string];
+  if (!v.layer) throw new UsageError('--layer NAME is required (see `dlkit summary <model>` for the layer names)');
+  const pooling = choice(v.pooling, 'pooling', ['none', 'avg', 'max'] as const) ?? 'none';
+  const kernel = choice(v.kernel, 'kernel', ['rbf', 'linear'] as const);
+  const gamma = v.gamma === undefined || v.gamma === 'scale' || v.gamma === 'auto' ? v.gamma as 'scale' | 'auto' | undefined : num(v.gamma, 'gamma', { min: Number.MIN_VALUE });
+  const C = num(v.c, 'c', { min: Number.MIN_VALUE });
+  const out = v.out ?? (v.svm ? 'svm.safetensors' : 'features.safetensors');
+  const network = await startingNetwork(spec, v.weights);
+  const owned: { dispose(): void }[] = [network];
+  try {
+    network.layer(network.outputRef(v.layer).layer);
+    const [channels, h, w] = network.inputShape;
+    const opened = { inputSize: imageSizeFlag(v['input-size']) ?? [h!, w!], channels: channels as 1 | 3, strict: v.strict };
+    const trainSet = await dl.openDatastore(folder, 'train', opened);
+    const started = performance.now();
+    const progress = (done: number, total: number) => process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}features: ${done}/${total}${process.stderr.isTTY && done < total ? '' : '\n'}`);
+    const feats = await dl.activations(network, trainSet, v.layer, { outputAs: 'rows', pooling, onProgress: progress });
+    owned.push(feats.features);
+    console.log(`features of '${v.layer}': [${feats.features.shape.join(', ')}] from ${trainSet.size} images in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    if (!v.svm) {
+      const labels = feats.labels ? dl.tensor(Int32Array.from(feats.labels), { shape: [feats.labels.length] }) : null;
+      if (labels) owned.push(labels);
+      await dl.saveSafetensors(out, { features: feats.features, ...(labels && { labels }) }, { ...(feats.classes && { classes: JSON.stringify(feats.classes) }), layer: v.layer });
+      console.log(`wrote ${out} (features${labels ? ' and labels' : ''})`);
+      return 0;
+    }
+    if (!feats.labels || !feats.classes) throw new Error(`${folder}: --svm needs labeled images (class subfolders)`);
+    const fitStart = performance.now();
+    const svm = dl.fitSVM(feats.features, feats.labels, { ...(kernel && { kernel }), ...(C && { C }), ...(gamma !== undefined && { gamma }), classes: feats.classes });
+    owned.push(svm);
+    console.log(`SVM (${kernel ?? 'rbf'}) fitted in ${((performance.now() - fitStart) / 1000).toFixed(2)} s`);
+    const classifier = dl.featureClassifier(network, v.layer, svm, { pooling });
+    owned.push(classifier);
+    await dl.saveModel(classifier, out);
+    let testSet: dl.Datastore | null = await dl.openDatastore(folder, 'test', { ...opened, classes: feats.classes }).catch(() => null);
+    if (testSet && testSet.source !== trainSet.source) {
+      testSet = await withoutBadFiles(testSet);
+      const e = await report(classifier, testSet, path.dirname(out));
+      console.log(`test accuracy: ${e.accuracy.toFixed(4)}`);
+    }
+    console.log(`model: ${out} (the network up to '${v.layer}' and the SVM; classify and evaluate take it)`);
+    return 0;
+  } finally {
+    for (const o of owned.reverse()) o.dispose();
+  }
+}
+
 async function summary(args: string[]): Promise<number> {
   const { positionals } = parse(args, {}, [1, 1]);
   const network = await dl.loadModel(positionals[0]!);
@@ -420,6 +593,9 @@ async function main(argv: string[]): Promise<number> {
       case 'summary': return await summary(rest);
       case 'import': return await importCmd(rest);
       case 'export': return await exportCmd(rest);
+      case 'zoo': return await zooCmd(rest);
+      case 'transfer': return await transferCmd(rest);
+      case 'features': return await featuresCmd(rest);
       case 'info': return info();
       case 'help': case '--help': case '-h':
         console.log(USAGE);

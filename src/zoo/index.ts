@@ -16,3 +16,4 @@ export { ZOO, zooEntry, type ZooEntry, type WeightFile, type WeightFormat } from
 export { pretrained, zooGet, zooList, weightChecks, loadZooWeights, type PretrainedOptions, type ZooGetOptions, type ZooGetResult, type ZooListing } from './pretrained.js';
 export { dlkitHome, weightsDir, cachedWeightsPath } from './cache.js';
 export { downloadFile, verifyFile, DownloadError, type DownloadOptions, type DownloadResult, type DownloadErrorCode, type Checksum, type FileExpectation } from './download.js';
+export { openNetwork, type OpenNetworkOptions } from './open-network.js';
