@@ -15,6 +15,10 @@ const benchmarks: Record<string, { what: string; load: () => Promise<{ run(argv:
     what: 'ResNet-18 (ONNX from PyTorch) imported into dlkit vs ONNX Runtime vs PyTorch eager, batch 1 and 32; the small preset CNN at batch 1',
     load: () => import('./inference.js'),
   },
+  transfer: {
+    what: 'ants/bees at 64x64 from the real CIFAR ResNet-20: fine-tune, SVM on features, from scratch (50/class and all), dlkit and PyTorch',
+    load: () => import('./transfer.js'),
+  },
   'train-memory': {
     what: '2,000 reference CNN steps: RSS at steps 100 and 2,000, growth, allocator and live-tensor counts',
     load: () => import('./train-memory.js'),

@@ -28,7 +28,15 @@ if (mode !== 'scratch') network.loadStateDict(await dl.loadStateDict(weights), {
 const started = performance.now();
 let accuracy: number;
 if (mode === 'svm') {
-  throw new Error('svm: not built yet');
+  // The pretrained features of the global pool, an RBF SVM on them (no training of the network).
+  dl.setInputSize(network, [size, size]);
+  const feats = await dl.activations(network, train, 'avgpool', { outputAs: 'rows' });
+  const svm = dl.fitSVM(feats.features, feats.labels!, { classes: feats.classes! });
+  const classifier = dl.featureClassifier(network, 'avgpool', svm);
+  accuracy = (await dl.evaluate(classifier, val)).accuracy;
+  dl.dispose([feats.features]);
+  svm.dispose();
+  classifier.dispose();
 } else {
   const flips = dl.augmentedImageDatastore([size, size], train, { reflectX: true });
   // From scratch, the same recipe but the rate a randomly initialized ResNet takes.

@@ -68,6 +68,31 @@ function newHead(old: Layer, n: number): Layer {
   throw new RangeError(`transfer: the head '${old.name}' (${old.displayType}, input ${shapeStr(old.inputShapes?.[0] ?? [])}) is not a fully connected layer or a convolution; replace it yourself with network.replaceLayer, or name another layer with the option 'head'`);
 }
 
+/** A new image input for `size` ([C, H, W] or [H, W]), or null when the network already takes it. */
+function inputLayerFor(network: Network, size: readonly number[] | undefined): { layer: Layer; to: Shape } | null {
+  if (size === undefined) return null;
+  const input = network.inputLayers[0];
+  if (!input || network.inputLayers.length !== 1 || input.type !== 'imageInput') {
+    throw new RangeError(`option 'inputSize' needs a network with one image input; this one has ${network.inputLayers.map((l) => `'${l.name}' (${l.type})`).join(', ') || 'none'}`);
+  }
+  const from = network.inputShape;
+  const to = size.length === 2 ? [from[0]!, ...size] : [...size];
+  if (to.length !== 3 || !to.every((d) => Number.isInteger(d) && d >= 1)) throw new RangeError(`option 'inputSize' must be [C, H, W] or [H, W] whole numbers >= 1, got ${JSON.stringify(size)}`);
+  if (to[0] !== from[0]) throw new RangeError(`option 'inputSize' ${shapeStr(to)} changes the channels (${from[0]} -> ${to[0]}); the first convolution's weights need ${from[0]}`);
+  return shapeStr(to) === shapeStr(from) ? null : { layer: layerFromConfig({ ...input.config(), inputSize: to }), to };
+}
+
+/**
+ * Gives an image network another input size ([C, H, W] or [H, W]), in place, keeping every
+ * weight: possible where nothing between the input and a global pooling (or an adaptive one)
+ * depends on the image size. Where something does, the error names that layer.
+ */
+export function setInputSize(network: Network, size: readonly number[]): Network {
+  const resized = inputLayerFor(network, size);
+  if (resized) network.edit((g) => g.replace(network.inputLayers[0]!.name, resized.layer));
+  return network;
+}
+
 /**
  * Prepares `network` (edited in place) for a new task: a new head with one output per class,
  * the class names, freezing and learn-rate factors, and the input size.
@@ -81,23 +106,10 @@ export function prepareTransfer(network: Network, options: TransferOptions & { c
   const replaced = `${old.displayType} ${shapeStr(old.builtOutputShape ?? [])}`;
   const head = newHead(old, classes.length);
   const setup: TransferSetup = { head: head.name, replaced, frozen: [] };
-  const input = network.inputLayers[0];
-  let newInput: Layer | null = null;
-  if (options.inputSize !== undefined) {
-    if (!input || network.inputLayers.length !== 1 || input.type !== 'imageInput') {
-      throw new RangeError(`transfer: option 'inputSize' needs a network with one image input; this one has ${network.inputLayers.map((l) => `'${l.name}' (${l.type})`).join(', ') || 'none'}`);
-    }
-    const from = network.inputShape;
-    const to = options.inputSize.length === 2 ? [from[0]!, ...options.inputSize] : [...options.inputSize];
-    if (to.length !== 3 || !to.every((d) => Number.isInteger(d) && d >= 1)) throw new RangeError(`transfer: option 'inputSize' must be [C, H, W] or [H, W] whole numbers >= 1, got ${JSON.stringify(options.inputSize)}`);
-    if (to[0] !== from[0]) throw new RangeError(`transfer: option 'inputSize' ${shapeStr(to)} changes the channels (${from[0]} -> ${to[0]}); the first convolution's weights need ${from[0]}`);
-    if (shapeStr(to) !== shapeStr(from)) {
-      newInput = layerFromConfig({ ...input.config(), inputSize: to });
-      setup.inputSize = { from, to };
-    }
-  }
+  const resized = inputLayerFor(network, options.inputSize);
+  if (resized) setup.inputSize = { from: network.inputShape, to: resized.to };
   network.edit((g) => {
-    if (newInput) g.replace(input!.name, newInput);
+    if (resized) g.replace(network.inputLayers[0]!.name, resized.layer);
     g.replace(old.name, head);
     g.classes = classes;
   });

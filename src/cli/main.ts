@@ -530,8 +530,10 @@ async function featuresCmd(args: string[]): Promise<number> {
   const owned: { dispose(): void }[] = [network];
   try {
     network.layer(network.outputRef(v.layer).layer);
+    const size = imageSizeFlag(v['input-size']);
+    if (size) dl.setInputSize(network, size);
     const [channels, h, w] = network.inputShape;
-    const opened = { inputSize: imageSizeFlag(v['input-size']) ?? [h!, w!], channels: channels as 1 | 3, strict: v.strict };
+    const opened = { inputSize: [h!, w!], channels: channels as 1 | 3, strict: v.strict };
     const trainSet = await dl.openDatastore(folder, 'train', opened);
     const started = performance.now();
     const progress = (done: number, total: number) => process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}features: ${done}/${total}${process.stderr.isTTY && done < total ? '' : '\n'}`);
