@@ -21,8 +21,6 @@ import os
 
 import numpy as np
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from PIL import Image
 from cifar_resnet import ResNet
 

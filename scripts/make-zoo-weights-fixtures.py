@@ -24,7 +24,6 @@ import os
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from cifar_resnet import ResNet
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
