@@ -144,7 +144,7 @@ function augmented(data: dl.Datastore, list: string | undefined, recipe: dl.Pres
   }
   let options: dl.ImageAugmenterOptions | undefined;
   try {
-    options = dl.presetAugmentation(recipe, list, size);
+    options = dl.presetAugmentation(recipe, list, size, data.size);
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
@@ -211,6 +211,7 @@ async function train(args: string[]): Promise<number> {
   for (const w of (trainData as Partial<dl.ImageDatastore>).warnings ?? []) console.warn(`warning: ${w}`);
   let validationData: dl.Datastore | undefined;
   if (fraction) [validationData, trainData] = trainData.split(fraction, { seed: 0 });
+  const noun = augmentableSize(trainData) ? 'training images' : 'training observations';
   const withAugmentation = augmented(trainData, v.augment, recipe);
   const presetAugmentation = withAugmentation !== trainData && v.augment === undefined;
   trainData = withAugmentation;
@@ -241,16 +242,20 @@ async function train(args: string[]): Promise<number> {
     network.dispose();
     throw new Error(`cannot create the folder for the model and the report, ${outDir}: ${(err as Error).message}`);
   }
+  // The preset's batch, rate and epochs fitted to the data's size (the user's flags win; a given batch gets the scaled rate).
+  const fitted = dl.fitPresetToData(recipe, trainData.size, overrides, { noun });
+  for (const line of fitted.lines) console.log(line);
   const options: dl.TrainingOptionsInput = {
-    ...recipe.options,
-    ...overrides,
-    ...(validationData && { validationData, validationFrequency: Math.max(1, Math.floor(trainData.size / (overrides.miniBatchSize ?? recipe.options.miniBatchSize ?? 128))) }),
+    ...fitted.options,
+    ...(validationData && { validationData, validationFrequency: Math.max(1, Math.floor(trainData.size / fitted.batch.miniBatchSize)) }),
     ...(v['checkpoint-dir'] !== undefined && { checkpointPath: v['checkpoint-dir'] }),
     ...(v.resume !== undefined && { resume: v.resume }),
     plots: v.plots ? 'training-progress' : 'none',
     reportPath: outDir,
     verbose: !v.quiet,
     verboseFrequency: 100,
+    // The progress output prints warnings when verbose; --quiet still shows them.
+    ...(v.quiet && { onWarning: (w: dl.TrainingWarning) => console.warn(`warning: ${w.message}`) }),
   };
   const started = performance.now();
   const { history } = await dl.trainNetwork(trainData, network, options);

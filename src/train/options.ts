@@ -59,12 +59,24 @@ export const trainingOptionsSchema = z.strictObject({
   /** Folder for the saved training-progress chart (PNG and HTML). Default: checkpointPath or the working directory. */
   reportPath: z.string().min(1).optional(),
   labelSmoothing: z.number().min(0).max(1).default(0),
+  /** Called with each warning about the run (also in the result's `warnings`, and printed when verbose). */
+  onWarning: z.custom<(warning: TrainingWarning) => void>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
   /** Called after every iteration with its record; return false to stop training. */
   onIteration: z.custom<(info: IterationInfo) => boolean | void>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
 });
 
 export type TrainingOptionsInput = z.input<typeof trainingOptionsSchema>;
 export type TrainingOptions = z.output<typeof trainingOptionsSchema>;
+
+/** Something about a run the user should know: 'not-learning' when an epoch's loss stayed at or above a uniform guess's. */
+export interface TrainingWarning {
+  kind: 'not-learning';
+  /** 1-based epoch the warning was raised at (the last of the epochs it judged). */
+  epoch: number;
+  /** Global iterations done when it was raised. */
+  iteration: number;
+  message: string;
+}
 
 export interface IterationInfo {
   epoch: number; // 1-based

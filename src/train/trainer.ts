@@ -18,7 +18,7 @@ import { Adam, AdamW } from '../optim/adam.js';
 import { RMSProp } from '../optim/rmsprop.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { constant, cosine, oneCycle, piecewise, warmup, type Schedule } from '../optim/schedule.js';
-import { parseTrainingOptions, type IterationInfo, type TrainingOptions, type TrainingOptionsInput } from './options.js';
+import { parseTrainingOptions, type IterationInfo, type TrainingOptions, type TrainingOptionsInput, type TrainingWarning } from './options.js';
 import { ProgressReporter } from './progress.js';
 import { startProgressServer, type ProgressServer } from './progress-server.js';
 import { trainingProgressOption, savePng, saveHtml, type ProgressData } from './charts.js';
@@ -46,7 +46,7 @@ export interface TrainingHistory {
   training: TrainingRecord[];
   validation: ValidationRecord[];
   /** Why training ended. */
-  stoppedBy: 'max-epochs' | 'validation-patience' | 'interrupted' | 'callback' | null;
+  stoppedBy: 'max-epochs' | 'validation-patience' | 'interrupted' | 'callback' | 'diverged' | null;
   /** Seconds of training (over resumed runs too). */
   elapsed: number;
 }
@@ -58,6 +58,60 @@ export interface TrainingResult {
   checkpoint: string | null;
   /** Files of the training-progress chart, when plots were on. */
   plots: string[];
+  /** What the run noticed about itself (a loss that stayed at a uniform guess's), in order. */
+  warnings: TrainingWarning[];
+}
+
+/**
+ * The loss became NaN or infinite: the weights are no longer usable and training stops. The
+ * network holds the broken weights; `checkpoint` is the last one written before (null if none).
+ */
+export class TrainingDivergedError extends RangeError {
+  constructor(message: string, readonly loss: number, readonly epoch: number, readonly iteration: number, readonly checkpoint: string | null, readonly history: TrainingHistory) {
+    super(message);
+    this.name = 'TrainingDivergedError';
+  }
+}
+
+/**
+ * An epoch has learned nothing when its mean training loss is at least NOT_LEARNING_RATIO of
+ * ln(classes) — the loss of a uniform guess, with or without label smoothing — and its training
+ * accuracy is within NOT_LEARNING_MARGIN of chance (1/classes). The loss alone is not enough: a
+ * healthy run on ants/bees (no augmentation, one-cycle warmup) averaged 0.704 = 1.02 ln 2 in its
+ * third epoch at 66% accuracy, and one with the default preset spiked to 0.914 at 60% near its
+ * peak rate before ending at 72.5% (docs/notes.md, "Small data"). A run that is not learning is
+ * judged again every epoch, so a strict margin only delays the warning; a loose one raises it on
+ * a healthy run.
+ */
+export const NOT_LEARNING_RATIO = 0.95;
+export const NOT_LEARNING_MARGIN = 0.05;
+/**
+ * The check judges the last whole epochs (never the first) holding at least this many
+ * observations and iterations: 3 iterations of 16 photos say too little (a healthy run on 60
+ * ants/bees photos averaged 52% in its second epoch).
+ */
+export const NOT_LEARNING_MIN_OBSERVATIONS = 200;
+export const NOT_LEARNING_MIN_ITERATIONS = 8;
+
+/**
+ * The 'not-learning' check on one epoch's mini-batch losses and accuracies: null when the
+ * network learns, else the epoch's mean loss, mean accuracy and ln(classes).
+ */
+export function notLearning(records: readonly { loss: number; accuracy: number }[], classes: number): { loss: number; accuracy: number; chance: number } | null {
+  if (classes < 2 || records.length === 0) return null;
+  const loss = records.reduce((a, r) => a + r.loss, 0) / records.length;
+  const accuracy = records.reduce((a, r) => a + r.accuracy, 0) / records.length;
+  const chance = Math.log(classes);
+  return loss >= NOT_LEARNING_RATIO * chance && accuracy <= 1 / classes + NOT_LEARNING_MARGIN ? { loss, accuracy, chance } : null;
+}
+
+function notLearningMessage(epochs: [number, number], { loss: mean, accuracy, chance }: { loss: number; accuracy: number; chance: number }, classes: number, o: TrainingOptions, peakRate: number): string {
+  const above = mean > 1.5 * chance;
+  const epoch = epochs[0] === epochs[1] ? `epoch ${epochs[1]}` : `epochs ${epochs[0]}-${epochs[1]}`;
+  const rate = `${o.learnRateSchedule === 'one-cycle' ? 'peak' : 'initial'} ${peakRate.toPrecision(3)}`;
+  return `${epoch}: the training loss averaged ${mean.toFixed(4)}, ${above ? 'above' : 'no better than'} a uniform guess over ${classes} classes (ln ${classes} = ${chance.toFixed(4)}), at ${(accuracy * 100).toFixed(1)}% training accuracy (chance: ${(100 / classes).toFixed(1)}%): the network is not learning. `
+    + `${above ? 'The learn rate is too high: lower' : 'Lower'} initialLearnRate (now ${rate}, for miniBatchSize ${o.miniBatchSize}; a rate tuned for a larger batch is too high for a smaller one), `
+    + 'check that the labels match the inputs, and that the inputs are normalized; on a small data set, also try a smaller network or more augmentation.';
 }
 
 /** Runs `forward` under bfloat16 autocast when asked, giving float32 outputs either way. */
@@ -236,6 +290,14 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
   let server: ProgressServer | null = null;
   let stopRequested = false;
   let best: { loss: number; state: Record<string, Tensor> | null; bad: number } = { loss: Infinity, state: null, bad: 0 };
+  const warnings: TrainingWarning[] = [];
+  const warned = new Set<TrainingWarning['kind']>();
+  const warn = (w: TrainingWarning): void => {
+    warnings.push(w);
+    warned.add(w.kind);
+    reporter.log(`warning: ${w.message}`);
+    o.onWarning?.(w);
+  };
 
   const onSigint = () => {
     if (stopRequested) {
@@ -323,7 +385,12 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
           dispose([x, y]);
         }
         if (!Number.isFinite(result.loss)) {
-          throw new RangeError(`trainNetwork: the loss became ${result.loss} at iteration ${position.iteration + 1} (epoch ${epoch + 1}); lower initialLearnRate (now ${learnRate.toPrecision(3)}) or set gradientThreshold`);
+          history.stoppedBy = 'diverged';
+          history.elapsed = elapsed();
+          const kept = lastCheckpoint ? `the last good checkpoint, ${lastCheckpoint}, is kept: resume from it with a lower initialLearnRate` : 'no checkpoint was written (set checkpointPath to keep one per epoch)';
+          throw new TrainingDivergedError(`trainNetwork: the loss became ${result.loss} at iteration ${position.iteration + 1} (epoch ${epoch + 1}): training stopped, the network's weights are no longer usable. `
+            + `Lower initialLearnRate (the rate was ${learnRate.toPrecision(3)} at that iteration, miniBatchSize ${o.miniBatchSize}), or set gradientThreshold; check the inputs for NaN or infinite values. ${kept}`,
+          result.loss, epoch + 1, position.iteration + 1, lastCheckpoint, history);
         }
         seen += n;
         position = { epoch, iterationInEpoch: position.iterationInEpoch + 1, iteration: position.iteration + 1 };
@@ -350,6 +417,12 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
         await yieldToEventLoop(); // keeps the progress page, signals and timers alive
       }
       reporter.endEpoch();
+      // The window: the last whole epochs after the first, enough of them to judge (see NOT_LEARNING_MIN_OBSERVATIONS).
+      const windowEpochs = Math.max(1, Math.ceil(NOT_LEARNING_MIN_OBSERVATIONS / (iterationsPerEpoch * o.miniBatchSize)), Math.ceil(NOT_LEARNING_MIN_ITERATIONS / iterationsPerEpoch));
+      if (epoch >= windowEpochs && !warned.has('not-learning') && position.iterationInEpoch >= iterationsPerEpoch) {
+        const stuck = notLearning(history.training.filter((r) => r.epoch > epoch + 1 - windowEpochs), data.classes!.length);
+        if (stuck) warn({ kind: 'not-learning', epoch: epoch + 1, iteration: position.iteration, message: notLearningMessage([epoch + 2 - windowEpochs, epoch + 1], stuck, data.classes!.length, o, baseRate) });
+      }
       const pipe = (data as { pipelineStats?: { imagesPerSecond: number; waitSeconds: number; decoded: number } }).pipelineStats;
       if (pipe && pipe.imagesPerSecond > 0) {
         reporter.log(`epoch ${epoch + 1}: data pipeline ${pipe.imagesPerSecond.toFixed(0)} img/s (${pipe.decoded} decoded), trainer waited ${pipe.waitSeconds.toFixed(1)} s for data`);
@@ -385,7 +458,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
       await saveHtml(option, 'dlkit training progress', `${base}.html`);
       plots.push(`${base}.png`, `${base}.html`);
     }
-    return { network, history, checkpoint: lastCheckpoint, plots };
+    return { network, history, checkpoint: lastCheckpoint, plots, warnings };
   } finally {
     process.off('SIGINT', onSigint);
     reporter.stop();

@@ -26,9 +26,9 @@ test("the best preset: 1-pixel shifts and flips on 28x28, shifts that scale with
   assert.ok(best.augment);
   const at28 = best.augment([28, 28]);
   assert.deepEqual(at28, { resize: 'random-crop', cropPadding: 1, reflectX: true });
-  assert.equal(best.augment([32, 32]).cropPadding, 1);
-  assert.equal(best.augment([224, 224]).cropPadding, 8);
-  assert.equal(best.augment([8, 8]).cropPadding, 1, 'never less than a pixel');
+  assert.equal(best.augment([32, 32])!.cropPadding, 1);
+  assert.equal(best.augment([224, 224])!.cropPadding, 8);
+  assert.equal(best.augment([8, 8])!.cropPadding, 1, 'never less than a pixel');
   // The options are accepted by the augmenter itself (it rejects padding on other resize modes).
   assert.doesNotThrow(() => dl.resolveAugmenter(at28, 28, 28, 1));
   assert.equal(best.testTimeAugmentation, 'reflectX');
