@@ -290,6 +290,7 @@ def functional():
     c('gelu/tanh', 'gelu', "F.gelu(input, approximate='tanh')", dict(input=x), {'approximate': 'tanh'})
     c('sigmoid/basic', 'sigmoid', 'torch.sigmoid(input)', dict(input=x))
     c('tanh/basic', 'tanh', 'torch.tanh(input)', dict(input=x))
+    c('clippedRelu/ceiling1', 'clippedRelu', 'F.hardtanh(input, 0.0, 1.0)', dict(input=x), {'ceiling': 1.0})
     c('softplus/default', 'softplus', 'F.softplus(input)', dict(input=x))
     c('softplus/beta2-threshold1', 'softplus', 'F.softplus(input, beta=2, threshold=1)', dict(input=x), {'beta': 2, 'threshold': 1})
     y = randn(2, 3, 4, scale=2)

@@ -44,6 +44,7 @@ const TABLE: Record<string, Entry> = {
   gelu: { call: (x: Inputs, o: { approximate?: 'none' | 'tanh' }) => F.gelu(x.input!, o.approximate) },
   sigmoid: { call: (x: Inputs) => F.sigmoid(x.input!) },
   tanh: { call: (x: Inputs) => F.tanh(x.input!) },
+  clippedRelu: { call: (x: Inputs, o: { ceiling: number }) => F.clippedRelu(x.input!, o.ceiling) },
   softplus: { call: (x: Inputs, o: { beta?: number; threshold?: number }) => F.softplus(x.input!, o.beta, o.threshold) },
   softmax: { call: (x: Inputs, o: { dim: number }) => F.softmax(x.input!, o.dim) },
   logSoftmax: { call: (x: Inputs, o: { dim: number }) => F.logSoftmax(x.input!, o.dim) },

@@ -82,6 +82,7 @@ const CASES: Case[] = [
   { op: 'gelu', name: 'tanh approximation', fn: (x) => F.gelu(x, 'tanh'), inputs: () => [randn([3, 5], 2)] },
   { op: 'sigmoid', name: 'basic', fn: (x) => F.sigmoid(x), inputs: () => [randn([3, 5], 2)] },
   { op: 'tanh', name: 'basic', fn: (x) => F.tanh(x), inputs: () => [randn([3, 5], 2)] },
+  { op: 'clippedRelu', name: 'ceiling 1', fn: (x) => F.clippedRelu(x, 1), inputs: () => [awayFrom([3, 5])] },
   { op: 'softplus', name: 'default', fn: (x) => F.softplus(x), inputs: () => [randn([3, 5], 2)] },
   { op: 'softplus', name: 'beta 2', fn: (x) => F.softplus(x, 2), inputs: () => [randn([3, 5], 2)] },
   { op: 'softmax', name: 'dim 1', fn: (x) => F.softmax(x, 1), inputs: () => [randn([3, 5])] },
