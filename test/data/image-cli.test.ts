@@ -4,15 +4,12 @@
 // bad files are reported.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { writeClassFolder } from './image-fixtures.js';
+import { runCli, type CliRun as Run } from '../support/run-cli.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..'); // dist/test/data -> repo
-const cli = path.join(repo, 'dist', 'src', 'cli', 'main.js');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'dlkit-image-cli-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -25,19 +22,7 @@ before(async () => {
   await writeClassFolder(path.join(data, 'test'), { classes: CLASSES, perClass: 16, seed: 2 });
 });
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-function dlkit(args: string[], timeout = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`dlkit ${args.join(' ')} took over ${timeout / 1000} s\n${stdout}\n${stderr}`)); }, timeout);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
+const dlkit = (args: string[], timeout = 60_000) => runCli(args, { cwd: tmp, timeout });
 const show = (r: Run) => `exit ${r.code}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
 test('dlkit train <folder> --input-size 16,16 learns: test accuracy at least 0.75 (chance 0.33); evaluate and classify use the model', async () => {

@@ -3,15 +3,14 @@
 // with the last good checkpoint kept, and `dlkit train` end to end on a slice of the ants/bees photos.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as dl from '../../src/index.js';
 import { noLeaks } from '../helpers.js';
 import { HYMENOPTERA, hasHymenoptera } from '../data/image-fixtures.js';
 import { syntheticData, tinyCnn, CLASSES } from './synthetic.js';
+import { runCli } from '../support/run-cli.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'dlkit-small-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -253,8 +252,6 @@ test('a NaN loss without checkpointPath says that no checkpoint was kept', () =>
 
 // ---- dlkit train on a slice of the real photos -----------------------------------------------
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..'); // dist/test/train -> repo
-const cli = path.join(root, 'dist', 'src', 'cli', 'main.js');
 
 /** A train/val folder of links to the first `n` photos of each class of each split. */
 function slice(dest: string, n: { train: number; val: number }): void {
@@ -268,18 +265,7 @@ function slice(dest: string, n: { train: number; val: number }): void {
   }
 }
 
-function run(args: string[], timeout = 120_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`dlkit ${args.join(' ')} took over ${timeout / 1000} s\n${stdout}\n${stderr}`)); }, timeout);
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
-  });
-}
+const run = (args: string[], timeout = 120_000) => runCli(args, { cwd: tmp, timeout });
 
 test('dlkit train on 60 ant and bee photos: a fitted batch and rate, said in one line, and a network that learns them', { skip: hasHymenoptera ? false : `real photos not found at ${HYMENOPTERA}: skipped` }, async () => {
   const data = path.join(tmp, 'hymenoptera-slice');
