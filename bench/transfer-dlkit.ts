@@ -1,5 +1,5 @@
 // One run of the transfer benchmark's dlkit side (bench/transfer.ts starts it):
-//   node dist/bench/transfer-dlkit.js --mode finetune|scratch|svm --n 50|all --seed S --epochs E --size 64
+//   node dist/bench/transfer-dlkit.js --mode finetune|scratch|svm --n 50|all --seed S --epochs E --size 64 [--lr X --head-factor F]
 // The ants/bees photos (../shared/data/hymenoptera) at size×size; the CIFAR-10 ResNet-20 of
 // ../shared/data/pretrained for finetune and svm; the val split for accuracy. Prints one JSON line.
 import path from 'node:path';
@@ -13,6 +13,9 @@ const seed = Number(opts.get('seed')?.at(-1) ?? 0);
 const epochs = intOption(opts, 'epochs', 30);
 const size = intOption(opts, 'size', 64);
 const threads = intOption(opts, 'threads', 2);
+// Recipe variations for experiments (the benchmark itself runs transferLearn's defaults).
+const lr = opts.get('lr') ? Number(opts.get('lr')!.at(-1)) : undefined;
+const headFactor = opts.get('head-factor') ? Number(opts.get('head-factor')!.at(-1)) : undefined;
 dl.setNumThreads(threads);
 
 const photos = path.join(SHARED_DATA, 'hymenoptera');
@@ -40,8 +43,8 @@ if (mode === 'svm') {
 } else {
   const flips = dl.augmentedImageDatastore([size, size], train, { reflectX: true });
   // From scratch, the same recipe but the rate a randomly initialized ResNet takes.
-  const training: dl.TrainingOptionsInput = { maxEpochs: epochs, verbose: false, seed, ...(mode === 'scratch' && { initialLearnRate: 0.05 }) };
-  await dl.transferLearn(network, flips, { training });
+  const training: dl.TrainingOptionsInput = { maxEpochs: epochs, verbose: false, seed, ...(mode === 'scratch' && { initialLearnRate: 0.05 }), ...(lr && { initialLearnRate: lr }) };
+  await dl.transferLearn(network, flips, { training, ...(headFactor && { headLearnRateFactor: headFactor }) });
   accuracy = (await dl.evaluate(network, val)).accuracy;
 }
 const seconds = (performance.now() - started) / 1000;
