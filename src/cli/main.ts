@@ -464,6 +464,12 @@ function imageSizeFlag(text: string | undefined): [number, number] | undefined {
   return [d[0]!, d[1]!];
 }
 
+/** The folder's test (or val) split with the training split's classes, or null when it has none of its own. */
+async function separateTestSplit(folder: string, options: dl.OpenOptions, trainSet: dl.Datastore): Promise<dl.Datastore | null> {
+  const test = await dl.openDatastore(folder, 'test', { ...options, classes: trainSet.classes ?? undefined }).catch(() => null);
+  return test && test.source !== trainSet.source ? test : null;
+}
+
 async function transferCmd(args: string[]): Promise<number> {
   const { values: v, positionals } = parse(args, {
     out: { type: 'string' }, 'input-size': { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' }, lr: { type: 'string' },
@@ -491,8 +497,7 @@ async function transferCmd(args: string[]): Promise<number> {
     const opened = { inputSize, channels: channels as 1 | 3, strict: v.strict };
     const trainSet = await dl.openDatastore(folder, 'train', opened);
     for (const warning of (trainSet as Partial<dl.ImageDatastore>).warnings ?? []) console.warn(`warning: ${warning}`);
-    let testSet: dl.Datastore | null = await dl.openDatastore(folder, 'test', { ...opened, classes: trainSet.classes ?? undefined }).catch(() => null);
-    if (testSet && testSet.source === trainSet.source) testSet = null;
+    const testSet = await separateTestSplit(folder, opened, trainSet);
     const list = v.augment ?? 'flip';
     const augmentation = list === 'none' ? undefined : dl.parseAugmentList(list, inputSize);
     const trainData = augmentation ? dl.augmentedImageDatastore(inputSize, trainSet as dl.ImageDatastore, augmentation) : trainSet;
@@ -560,10 +565,9 @@ async function featuresCmd(args: string[]): Promise<number> {
     const classifier = dl.featureClassifier(network, v.layer, svm, { pooling });
     owned.push(classifier);
     await dl.saveModel(classifier, out);
-    let testSet: dl.Datastore | null = await dl.openDatastore(folder, 'test', { ...opened, classes: feats.classes }).catch(() => null);
-    if (testSet && testSet.source !== trainSet.source) {
-      testSet = await withoutBadFiles(testSet);
-      const e = await report(classifier, testSet, path.dirname(out));
+    const testSet = await separateTestSplit(folder, opened, trainSet);
+    if (testSet) {
+      const e = await report(classifier, await withoutBadFiles(testSet), path.dirname(out));
       console.log(`test accuracy: ${e.accuracy.toFixed(4)}`);
     }
     console.log(`model: ${out} (the network up to '${v.layer}' and the SVM; classify and evaluate take it)`);

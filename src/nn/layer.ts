@@ -68,6 +68,10 @@ export abstract class Layer {
    * optional): the shape probe has no zero value for them, so what they feed has unknown shapes.
    */
   readonly valueInput: boolean = false;
+  /** True for layers whose outputs are class probabilities (softmax, a trained SVM): classify applies no softmax after them. */
+  get outputsProbabilities(): boolean {
+    return false;
+  }
   /** For input layers: false when the input has no batch dimension (a fixed-shape ONNX graph). */
   readonly batched: boolean = true;
   #inputShapes: Shape[] | null = null;

@@ -45,9 +45,7 @@ export async function activations(network: Network, data: InferenceInput, layerN
 export async function classify(network: Network, data: InferenceInput, options: InferenceOptions = {}): Promise<Classification> {
   const out = await predict(network, data, options);
   const last = network.layer(network.outputRef(network.outputNames[0]!).layer);
-  // A softmax, or a layer that says its outputs are probabilities (a trained SVM's), needs no softmax.
-  const probabilities = last.type === 'softmax' || (last as { outputsProbabilities?: boolean }).outputsProbabilities === true;
-  return classifyOutputs(out, network.classes, probabilities);
+  return classifyOutputs(out, network.classes, last.outputsProbabilities);
 }
 
 /** Top-k classes with probabilities for each observation; a network without class names gets its output indices as labels. */

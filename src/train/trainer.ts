@@ -161,7 +161,8 @@ export async function validationMetrics(network: Network, data: Datastore, batch
       // Validation runs in the training's precision (as PyTorch Lightning's precision plugins do).
       const probabilities = logitsSource(network) !== undefined;
       // log p of a softmax output is a logit vector whose softmax is p: the same loss as on the logits.
-      const out = probabilities ? forwardIn(mixedPrecision, forward).clamp(1e-30).log() : forwardIn(mixedPrecision, forward);
+      const raw = forwardIn(mixedPrecision, forward);
+      const out = probabilities ? raw.clamp(1e-30).log() : raw;
       const labels = y.device === device ? y : y.to({ device });
       return [F.crossEntropy(out, labels, { reduction: 'sum' }).item(), out.argmax(1).eq(labels).sum().item()];
     }));

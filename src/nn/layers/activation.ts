@@ -94,6 +94,7 @@ export class Sigmoid extends Activation {
 /** Softmax over the channel/feature dimension (dim 1 of the batch). */
 export class Softmax extends Activation {
   readonly type = 'softmax';
+  override get outputsProbabilities(): boolean { return true; }
   forward([x]: Tensor[]): Tensor { return F.softmax(x!, 1); }
 }
 

@@ -74,7 +74,7 @@ export class SvmClassifier extends Layer {
   }
 
   /** classify uses the outputs as they are (no softmax) when they are probabilities. */
-  get outputsProbabilities(): boolean {
+  override get outputsProbabilities(): boolean {
     return this.output === 'probabilities';
   }
 
