@@ -2,12 +2,17 @@
 import assert from 'node:assert/strict';
 import { memory, type Tensor } from '../src/index.js';
 
-/** Runs `fn` and asserts the live-tensor count returns to where it started. */
+/**
+ * Runs `fn` and asserts the live-tensor count returns to where it started, and that the
+ * garbage-collection backstop freed nothing meanwhile: a tensor left for the collector is a
+ * leak whether or not the collector happened to run before the count was read.
+ */
 export async function noLeaks<T>(fn: () => T | Promise<T>): Promise<T> {
-  const before = memory().liveTensors;
+  const before = memory();
   const r = await fn();
-  const after = memory().liveTensors;
-  assert.equal(after, before, `live tensors went from ${before} to ${after}`);
+  const after = memory();
+  assert.equal(after.liveTensors, before.liveTensors, `live tensors went from ${before.liveTensors} to ${after.liveTensors}`);
+  assert.equal(after.freedByGc, before.freedByGc, `${after.freedByGc - before.freedByGc} tensors were not disposed (the garbage-collection backstop freed them)`);
   return r;
 }
 

@@ -38,8 +38,10 @@ export interface CifarResNetOptions {
  * A CIFAR ResNet of depth 6n + 2 (n = 3, 5, 7, 9, 18), untrained. Its input layer ('input')
  * takes 0–255 pixels [3, 32, 32] and normalizes them as the published weights expect
  * (zscore with mean and std scaled by 255: (x − 255·m) / (255·s) = (x/255 − m) / s). Output:
- * logits (layer 'linear'). Load a checkpoint with
- *   net.loadStateDict(await loadStateDict(file), { stripPrefix: 'module.' }).
+ * logits (layer 'linear'). Load a checkpoint with `pretrained('resnet20-cifar10', { weights: file })`,
+ * or by hand (the network copies the tensors; dispose the map after):
+ *   const sd = await loadStateDict(file);
+ *   net.loadStateDict(sd, { stripPrefix: 'module.' }); dispose(Object.values(sd));
  */
 export function cifarResNet(options: CifarResNetOptions): Network {
   const { depth } = options ?? ({} as CifarResNetOptions);

@@ -116,7 +116,7 @@ test('svmClassifier layer: gives the model\'s probabilities and vote scores in a
     });
     const cls = await dl.classify(probs, xt);
     assert.deepEqual(cls.indices, m.predict(xt), 'classify: the largest probability');
-    assertClose(cls.scores, m.predictProbabilities(xt).dataSync() as Float32Array, { atol: 1e-6, rtol: 1e-5 });
+    dl.tidy(() => assertClose(cls.scores, m.predictProbabilities(xt).dataSync() as Float32Array, { atol: 1e-6, rtol: 1e-5 }));
     cls.scores.dispose();
     await dl.saveModel(probs, file);
     const loaded = await dl.loadModel(file);

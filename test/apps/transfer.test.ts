@@ -101,7 +101,8 @@ test('the real CIFAR-10 ResNet-20 fine-tuned on the ants/bees photos at 32×32 b
   await noLeaks(async () => {
     dl.manualSeed(0);
     const net = dl.cifarResNet({ depth: 20 });
-    net.loadStateDict(await dl.loadStateDict(weights), { stripPrefix: 'module.' });
+    const sd = await dl.loadStateDict(weights);
+    try { net.loadStateDict(sd, { stripPrefix: 'module.' }); } finally { dl.dispose(Object.values(sd)); }
     const train = await dl.openDatastore(photos, 'train', { inputSize: [32, 32] });
     const val = await dl.openDatastore(photos, 'test', { inputSize: [32, 32], classes: train.classes! });
     const flipped = dl.augmentedImageDatastore([32, 32], train as dl.ImageDatastore, { reflectX: true });
