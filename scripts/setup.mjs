@@ -23,8 +23,8 @@ const act = (msg) => console.log(`setup: ${msg}`);
 // libjpeg62-turbo-dev: the image pipeline's fast JPEG path (native/image/jpeg.cc).
 // libonnx-testdata: the ONNX backend conformance suites the ONNX importer is tested against.
 // fonts-dejavu-core: the font saved charts are laid out for and drawn in (src/train/charts.ts).
-const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'libjpeg62-turbo-dev', 'fonts-dejavu-core', 'dataset-fashion-mnist', 'chromium', 'libonnx-testdata'];
-const BENCH_PACKAGES = ['python3-torch', 'python3-torchvision'];
+const SYSTEM_PACKAGES = ['libtorch-dev', 'libopenblas0-pthread', 'libgloo-dev', 'libjemalloc2', 'libjpeg62-turbo-dev', 'fonts-dejavu-core', 'dataset-fashion-mnist', 'chromium', 'libonnx-testdata', 'ffmpeg'];
+const BENCH_PACKAGES = ['python3-torch', 'python3-torchvision', 'python3-fastapi', 'python3-uvicorn', 'python3-multipart'];
 // The fixture scripts (npm run fixtures): PyTorch, OpenCV's DNN importer as the Caffe reference,
 // protobuf to write caffemodels.
 const FIXTURE_PACKAGES = [...BENCH_PACKAGES, 'python3-opencv', 'python3-protobuf', 'protobuf-compiler', 'python3-sklearn'];

@@ -12,3 +12,4 @@ export * from './zoo/index.js';
 export * from './apps/index.js';
 // apps' activations (rows, pooling, labels) is the public one; train's plain-tensor version stays internal to the boxes below.
 export { activations } from './apps/index.js';
+export * from './serve/index.js';
