@@ -19,6 +19,10 @@ const benchmarks: Record<string, { what: string; load: () => Promise<{ run(argv:
     what: 'ants/bees at 64x64 from the real CIFAR ResNet-20: fine-tune, SVM on features, from scratch (50/class and all), dlkit and PyTorch',
     load: () => import('./transfer.js'),
   },
+  serve: {
+    what: 'dlkit serve vs FastAPI + uvicorn + PyTorch eager under autocannon: default-preset CIFAR-10 CNN and ResNet-18, 1/16/64 clients (--soak: 10-min RSS growth)',
+    load: () => import('./serve.js'),
+  },
   'train-memory': {
     what: '2,000 reference CNN steps: RSS at steps 100 and 2,000, growth, allocator and live-tensor counts',
     load: () => import('./train-memory.js'),
