@@ -1,3 +1,5 @@
 export { ModelService, topOf, defaultModelName, DEFAULT_PIXEL_LIMIT, type ModelInfo, type ModelServiceOptions, type ClassifyOptions, type ClassifyResult, type Prediction } from './model-service.js';
 export { DynamicBatcher, DEFAULT_BATCHING, type BatchingOptions, type BatchReport } from './batcher.js';
 export { QueueFullError, RequestTimeoutError, InputError, ServiceClosedError, RequestAbortedError } from './errors.js';
+export { startServer, DEFAULT_SERVER_OPTIONS, type ServerOptions, type InferenceServer } from './server.js';
+export { createMetrics, ServeMetrics, type ServeMetricsOptions } from './metrics.js';
