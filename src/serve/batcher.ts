@@ -1,6 +1,8 @@
 // Dynamic batching, as TorchServe and Triton do it: requests that arrive while the model is busy
-// (or within a few milliseconds of each other) run as one forward pass, and each gets its own
-// rows back. One batch runs at a time per model: a second concurrent batch would only split the
+// (or, with maxDelayMs, within a few milliseconds of each other) run as one forward pass, and
+// each gets its own rows back. By default an idle model starts at once: under load requests pile
+// up during each forward pass and batch by themselves, and a lone client pays no waiting time
+// (docs/notes.md, "Serving": what a waiting window cost a lone client in `npm run bench -- serve`). One batch runs at a time per model: a second concurrent batch would only split the
 // same cores. The queue is bounded: past it a request is refused at once (QueueFullError), so
 // under overload latency stays bounded instead of a backlog growing.
 import { QueueFullError, RequestTimeoutError, ServiceClosedError, RequestAbortedError } from './errors.js';
@@ -8,7 +10,7 @@ import { QueueFullError, RequestTimeoutError, ServiceClosedError, RequestAborted
 export interface BatchingOptions {
   /** Most requests in one forward pass (default 16). */
   maxBatchSize?: number;
-  /** How long the first request of a batch waits for others when the model is idle (default 2 ms). */
+  /** How long the first request of a batch waits for others when the model is idle (default 0: it starts at once). */
   maxDelayMs?: number;
   /** Most requests waiting (not yet running) before new ones are refused (default 64). */
   maxQueue?: number;
@@ -16,7 +18,7 @@ export interface BatchingOptions {
   timeoutMs?: number;
 }
 
-export const DEFAULT_BATCHING: Required<BatchingOptions> = { maxBatchSize: 16, maxDelayMs: 2, maxQueue: 64, timeoutMs: 10_000 };
+export const DEFAULT_BATCHING: Required<BatchingOptions> = { maxBatchSize: 16, maxDelayMs: 0, maxQueue: 64, timeoutMs: 10_000 };
 
 /** What the batcher reports after each batch (for metrics). */
 export interface BatchReport {
