@@ -5,6 +5,7 @@ import path from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as dl from '../index.js';
 import { serveCommand } from './serve.js';
+import { liveCommand } from './live.js';
 
 const USAGE = `usage: dlkit <command> [options]
 
@@ -61,6 +62,11 @@ commands:
       --out FILE                    the features (.safetensors), or with --svm the classifier model
       --svm [--kernel rbf|linear] [--c X] [--gamma X|scale|auto]   fit an SVM on them: the model
                                     (network up to the layer + SVM) works with classify and evaluate
+  serve <zoo name | model file>… [--port N] [--host H] [--token T]   HTTP inference server + webcam page at /
+      --max-batch N --max-delay-ms N --queue N --timeout-ms N   dynamic batching, bounded queue, per-request limit
+      --cors ORIGIN,…  --top K  --name NAME  --weights FILE  (token also from DLKIT_TOKEN; SIGTERM drains)
+  live <zoo name | model file> [--camera /dev/video0 | --source video.mp4] [--top K] [--fps N]
+                                              frames through ffmpeg, classified as they come, on one line
   summary <model>                             the network's layer table
   demo                                        train on Fashion-MNIST with the default preset
   info                                        libtorch, threads, devices and memory`;
@@ -610,6 +616,7 @@ async function main(argv: string[]): Promise<number> {
       case 'features': return await featuresCmd(rest);
       case 'info': return info();
       case 'serve': return await serveCommand(rest);
+      case 'live': return await liveCommand(rest);
       case 'help': case '--help': case '-h':
         console.log(USAGE);
         return 0;

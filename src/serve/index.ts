@@ -3,3 +3,4 @@ export { DynamicBatcher, DEFAULT_BATCHING, type BatchingOptions, type BatchRepor
 export { QueueFullError, RequestTimeoutError, InputError, ServiceClosedError, RequestAbortedError } from './errors.js';
 export { startServer, DEFAULT_SERVER_OPTIONS, type ServerOptions, type InferenceServer } from './server.js';
 export { createMetrics, ServeMetrics, type ServeMetricsOptions } from './metrics.js';
+export { videoFrames, VideoFrames, ImageStreamSplitter, liveClassify, type VideoSource, type VideoFramesOptions, type VideoFrame, type LiveClassifyOptions, type LiveFrameReport, type LiveSummary } from './live.js';
