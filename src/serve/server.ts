@@ -240,6 +240,11 @@ export async function startServer(services: readonly ModelService[], options: Se
     if (model && request.method === 'POST') metrics.requestDuration.observe({ model }, reply.elapsedTime / 1000);
   });
 
+  // While draining, answers close their connection: a kept-alive socket would otherwise hold the
+  // server open until its keep-alive timeout (72 s) after the last answer.
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
   app.get('/healthz', { config: { public: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { config: { public: true } }, async (_request, reply) => {
     const models = [...byName.keys()];
