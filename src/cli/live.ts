@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { ModelService } from '../serve/model-service.js';
 import { liveClassify, type LiveFrameReport, type VideoSource } from '../serve/live.js';
 import { ZOO } from '../zoo/weights.js';
+import { isZooName } from '../zoo/open-network.js';
 
 const OPTIONS = {
   camera: { type: 'string' },
@@ -38,7 +39,7 @@ export async function liveCommand(args: string[]): Promise<number> {
   if (!Number.isInteger(topK) || topK < 1) throw new Error(`live: --top must be a whole number >= 1, got '${v.top}'`);
   const fps = v.fps === undefined ? undefined : Number(v.fps);
   if (fps !== undefined && !(Number.isFinite(fps) && fps > 0)) throw new Error(`live: --fps must be a number > 0, got '${v.fps}'`);
-  const isZoo = Object.hasOwn(ZOO, model) && !existsSync(model);
+  const isZoo = isZooName(model);
   if (v.weights !== undefined && !isZoo) throw new Error(`live: --weights applies to zoo models (${Object.keys(ZOO).join(', ')}); '${model}' is not one`);
   if (v.realtime && 'camera' in source) throw new Error('live: --realtime applies to --source files (a camera is always real time)');
 

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as dl from '../index.js';
 import { serveCommand } from './serve.js';
+import { downloadProgress } from './download-progress.js';
 import { liveCommand } from './live.js';
 
 const USAGE = `usage: dlkit <command> [options]
@@ -416,22 +417,6 @@ async function exportCmd(args: string[]): Promise<number> {
   }
   console.log(`wrote ${v.onnx}`);
   return 0;
-}
-
-/** A download progress line on stderr: a bar in a terminal, a line per 10% otherwise. */
-function downloadProgress(what: string): (bytes: number, total: number | null) => void {
-  let shown = -1;
-  return (bytes, total) => {
-    const mib = (b: number) => (b / 2 ** 20).toFixed(1);
-    const pct = total ? Math.floor((100 * bytes) / total) : -1;
-    if (process.stderr.isTTY) {
-      process.stderr.write(`\r${what}: ${mib(bytes)}${total ? ` / ${mib(total)} MiB (${pct}%)` : ' MiB'}`);
-      if (total && bytes >= total) process.stderr.write('\n');
-    } else if (total && Math.floor(pct / 10) > shown) {
-      shown = Math.floor(pct / 10);
-      process.stderr.write(`${what}: ${mib(bytes)} / ${mib(total)} MiB (${pct}%)\n`);
-    }
-  };
 }
 
 /** The network to start from: a zoo name (downloading its weights when needed), a model file, or files to import. */

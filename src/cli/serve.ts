@@ -1,6 +1,7 @@
 // `dlkit serve <model>…`: the models in their inference threads behind the HTTP server, until
 // SIGTERM or SIGINT, which drain what is in flight before the command returns.
 import { parseArgs } from 'node:util';
+import { downloadProgress } from './download-progress.js';
 import { isIP } from 'node:net';
 import * as dl from '../index.js';
 
@@ -72,7 +73,7 @@ export async function serveCommand(args: string[]): Promise<number> {
     for (const [i, model] of models.entries()) {
       services.push(await dl.ModelService.start(model, {
         ...batching, name: names[i], weights: v.weights, onBatch: metrics.batchObserver(names[i]!),
-        onProgress: (bytes, total) => process.stderr.write(`\rdownloading ${model}: ${total ? `${Math.round((100 * bytes) / total)}%` : `${(bytes / 2 ** 20).toFixed(1)} MiB`}${total && bytes >= total ? '\n' : ''}`),
+        onProgress: downloadProgress(`downloading ${model}`),
       }));
     }
   } catch (err) {

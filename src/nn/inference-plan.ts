@@ -183,6 +183,16 @@ export class InferencePlan {
     this.info = { steps: steps.length, foldedBatchNorms: folded, fusedRelus: relus };
   }
 
+  /**
+   * The network's predictions for a batch of its one input, averaged over its test-time
+   * augmentation as Network.infer does ('reflectX': the batch and its mirror image).
+   */
+  infer(x: Tensor): Tensor {
+    const once = (t: Tensor) => this.forward(t) as Tensor;
+    if (this.#network.testTimeAugmentation === 'none') return once(x);
+    return tidy(() => once(x).add(once(x.flip(-1))).mul_(0.5));
+  }
+
   /** The network's outputs for a batch (one input tensor, or one per input layer). */
   forward(inputs: Tensor | Tensor[]): Tensor | Tensor[] {
     const net = this.#network;

@@ -209,6 +209,11 @@ export class Network {
     return tidy(() => out().add(this.forward(x.flip(-1), { training: false }) as Tensor).mul_(0.5));
   }
 
+  /** Whether the (first) output layer gives probabilities already (softmax, an SVM's probabilities). */
+  get outputsProbabilities(): boolean {
+    return this.layer(this.outputRef(this.outputNames[0]!).layer).outputsProbabilities;
+  }
+
   #wire(layers: Layer[]): void {
     for (const l of layers) this.#sources.set(l.name, isInputLayer(l) ? [] : new Array(l.numInputs).fill(''));
     for (const [from, toSpec] of this.#connections) {

@@ -53,7 +53,9 @@ export class DynamicBatcher<I, O> {
     options: BatchingOptions = {},
     private readonly onBatch?: (r: BatchReport) => void,
   ) {
-    this.options = { ...DEFAULT_BATCHING, ...options };
+    // Only the batching fields (a caller may pass a larger options object), each defaulted.
+    const d = DEFAULT_BATCHING;
+    this.options = { maxBatchSize: options.maxBatchSize ?? d.maxBatchSize, maxDelayMs: options.maxDelayMs ?? d.maxDelayMs, maxQueue: options.maxQueue ?? d.maxQueue, timeoutMs: options.timeoutMs ?? d.timeoutMs };
     const o = this.options;
     for (const key of ['maxBatchSize', 'maxQueue', 'timeoutMs'] as const) {
       if (!Number.isInteger(o[key]) || o[key] < 1) throw new RangeError(`batching option '${key}' must be a positive integer, got ${JSON.stringify(o[key])}`);

@@ -6,7 +6,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { tensor } from '../tensor/create.js';
 import { tidy } from '../tensor/memory.js';
 import { noGrad } from '../tensor/autograd.js';
-import type { Tensor } from '../tensor/tensor.js';
 import { InferencePlan } from '../nn/inference-plan.js';
 import type { Network } from '../nn/network.js';
 import { openNetwork } from '../zoo/open-network.js';
@@ -35,7 +34,7 @@ async function open(): Promise<void> {
     throw new RangeError(`${init.label}: a served classifier gives one score per class, [classes]; this one gives [${network.outputShape.join(', ')}]`);
   }
   plan = new InferencePlan(network, { channelsLast: network.channelsLast });
-  probabilities = network.layer(network.outputRef(network.outputNames[0]!).layer).outputsProbabilities;
+  probabilities = network.outputsProbabilities;
   const classes = network.classes ?? Array.from({ length: network.outputShape[0]! }, (_, i) => String(i));
   const parameters = network.parameters().reduce((s, p) => s + p.tensor.size, 0);
   post({ type: 'ready', info: { classes: [...classes], inputSize: [c!, h!, w!], parameters, testTimeAugmentation: network.testTimeAugmentation, outputsProbabilities: probabilities } });
@@ -45,8 +44,7 @@ function run(pixels: Uint8Array, n: number): Float32Array {
   const [c, h, w] = network.inputShape as number[];
   return tidy(() => noGrad(() => {
     const x = tensor(pixels, { shape: [n, c!, h!, w!], dtype: 'float32' });
-    const once = (t: Tensor) => plan.forward(t) as Tensor;
-    let out = network.testTimeAugmentation === 'reflectX' ? once(x).add(once(x.flip(-1))).mul_(0.5) : once(x);
+    let out = plan.infer(x);
     if (!probabilities) out = out.softmax(1);
     return Float32Array.from(out.contiguous().dataSync() as Float32Array);
   }));

@@ -10,9 +10,8 @@ import { Network } from '../nn/network.js';
 import { saveModel } from '../io/model.js';
 import { decodeImage, ImageReadError } from '../data/image-decode.js';
 import { hwcToChw } from '../data/image-ops.js';
-import { ZOO } from '../zoo/weights.js';
+import { isZooName } from '../zoo/open-network.js';
 import { zooGet, type PretrainedOptions } from '../zoo/pretrained.js';
-import { existsSync } from 'node:fs';
 import { DynamicBatcher, type BatchingOptions, type BatchReport } from './batcher.js';
 import { InputError, ServiceClosedError } from './errors.js';
 import type { LoadedInfo, WorkerInit, WorkerReply, WorkerRequest } from './worker-protocol.js';
@@ -68,7 +67,7 @@ export const DEFAULT_PIXEL_LIMIT = 40_000_000;
 /** The default name of a model: its zoo name, or its file's name without the extension. */
 export function defaultModelName(spec: string | readonly string[]): string {
   const first = typeof spec === 'string' ? spec : spec[0]!;
-  if (Object.hasOwn(ZOO, first) && !existsSync(first)) return first;
+  if (isZooName(first)) return first;
   return path.basename(first).replace(/\.[^.]+$/, '');
 }
 
@@ -123,7 +122,7 @@ export class ModelService {
       spec = typeof model === 'string' ? model : [...model];
       label = options.name ?? defaultModelName(spec);
       const first = typeof spec === 'string' ? spec : spec[0]!;
-      if (Object.hasOwn(ZOO, first) && !existsSync(first)) {
+      if (isZooName(first)) {
         // Downloads happen here, where progress can be reported; the worker opens the file.
         workerOptions.weights = options.weights ?? (await zooGet(first, { home: options.home, onProgress: options.onProgress })).file;
       }

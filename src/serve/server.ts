@@ -257,7 +257,7 @@ export async function startServer(services: readonly ModelService[], options: Se
       const b = s.batching;
       return {
         name: s.info.name, classes: s.info.classes, inputSize: s.info.inputSize, parameters: s.info.parameters,
-        batching: { maxBatchSize: b.maxBatchSize, maxDelayMs: b.maxDelayMs, maxQueue: b.maxQueue, timeoutMs: o.requestTimeoutMs ?? b.timeoutMs },
+        batching: { ...b, timeoutMs: o.requestTimeoutMs ?? b.timeoutMs },
       };
     }),
   }));

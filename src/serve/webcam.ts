@@ -25,13 +25,17 @@ const ORT_FILES: Record<string, string> = {
   'ort.wasm.bundle.min.mjs': 'text/javascript; charset=utf-8', 'ort-wasm-simd-threaded.mjs': 'text/javascript; charset=utf-8', 'ort-wasm-simd-threaded.wasm': 'application/wasm',
 };
 
+let ortDirCache: string | null | undefined;
+/** onnxruntime-web's dist folder, looked up once; null when it is not installed. */
 function ortDir(): string | null {
+  if (ortDirCache !== undefined) return ortDirCache;
   try {
     // The package exports no package.json; its CommonJS entry lies in dist/ beside the wasm build.
-    return path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
+    ortDirCache = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
   } catch {
-    return null;
+    ortDirCache = null;
   }
+  return ortDirCache;
 }
 
 /** The subprotocol the page offers beside `bearer.<token>`; the server must pick one the page offered. */

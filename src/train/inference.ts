@@ -13,14 +13,10 @@ async function run(network: Network, data: InferenceInput, layer: string | undef
   // A layer's activations are the image's own, from the network itself.
   if (layer) return mapBatches(data, batchSize, network.device, (input) => network.forward(input, { training: false, outputs: [layer] }) as Tensor);
   // Predictions go through the inference plan (batch norm folded, channels-last weights), compiled
-  // once per call so that they always see the network's current weights, and follow its
-  // test-time augmentation as Network.infer does.
+  // once per call so that they always see the network's current weights.
   const plan = new InferencePlan(network, { channelsLast: network.channelsLast });
   try {
-    const once = (x: Tensor) => plan.forward(x) as Tensor;
-    return await mapBatches(data, batchSize, network.device, (input) => (network.testTimeAugmentation === 'reflectX'
-      ? tidy(() => once(input).add(once(input.flip(-1))).mul_(0.5))
-      : once(input)));
+    return await mapBatches(data, batchSize, network.device, (input) => plan.infer(input));
   } finally {
     plan.dispose();
   }
@@ -44,8 +40,7 @@ export async function activations(network: Network, data: InferenceInput, layerN
 /** Predicted classes and their probabilities. */
 export async function classify(network: Network, data: InferenceInput, options: InferenceOptions = {}): Promise<Classification> {
   const out = await predict(network, data, options);
-  const last = network.layer(network.outputRef(network.outputNames[0]!).layer);
-  return classifyOutputs(out, network.classes, last.outputsProbabilities);
+  return classifyOutputs(out, network.classes, network.outputsProbabilities);
 }
 
 /** Top-k classes with probabilities for each observation; a network without class names gets its output indices as labels. */

@@ -10,6 +10,11 @@ import { ZOO } from './weights.js';
 
 export interface OpenNetworkOptions extends PretrainedOptions, ImportModelOptions {}
 
+/** Whether `spec` names a zoo model: a catalog name that is not also a file here (a file wins). */
+export function isZooName(spec: string): boolean {
+  return Object.hasOwn(ZOO, spec) && !existsSync(spec);
+}
+
 /**
  * The network `spec` names: a zoo model ('resnet18', 'resnet20-cifar10'; `weights` then names a
  * local weight file to use instead of the cache), a dlkit .safetensors model file, or files for
@@ -19,7 +24,7 @@ export async function openNetwork(spec: string | readonly string[], options: Ope
   const files = typeof spec === 'string' ? [spec] : [...spec];
   const first = files[0];
   if (!first) throw new RangeError('openNetwork: name a zoo model or a model file');
-  if (files.length === 1 && Object.hasOwn(ZOO, first) && !existsSync(first)) return pretrained(first, options);
+  if (files.length === 1 && isZooName(first)) return pretrained(first, options);
   const missing = files.filter((f) => !existsSync(f));
   if (missing.length) {
     throw new RangeError(`${missing.join(', ')}: no such file, and ${missing.length > 1 ? 'they are' : 'it is'} not a zoo model (zoo models: ${Object.keys(ZOO).join(', ')})`);

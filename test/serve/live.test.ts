@@ -13,6 +13,7 @@ import * as dl from '../../src/index.js';
 import { ImageStreamSplitter, liveClassify, videoFrames, type LiveFrameReport } from '../../src/serve/live.js';
 import { noLeaks } from '../helpers.js';
 import { SHARED_DATA } from '../support/shared-data.js';
+import { colourNet } from '../support/colour-net.js';
 import { CLI, runCli } from '../support/run-cli.js';
 import { videoFromPhotos } from '../support/video.js';
 
@@ -67,19 +68,9 @@ async function generatedPhotos(): Promise<string[]> {
   return files;
 }
 
-/** Class = the dominant colour: mean of each channel (0-255) times 0.1, minus the other channels' mean. */
+/** The colour classifier of the serving tests, as a model file. */
 async function colourNetwork(file: string): Promise<void> {
-  const net = dl.Network.series([
-    new dl.nn.ImageInput({ name: 'input', inputSize: [3, 16, 16], normalization: 'none' }),
-    new dl.nn.GlobalAvgPool2d({ name: 'pool' }),
-    new dl.nn.FullyConnected({ name: 'fc', outputSize: 3 }),
-    new dl.nn.Softmax({ name: 'softmax' }),
-  ], { classes: ['red', 'green', 'blue'] });
-  const w = [0.1, -0.05, -0.05, -0.05, 0.1, -0.05, -0.05, -0.05, 0.1];
-  const weight = dl.tensor(new Float32Array(w), { shape: [3, 3] });
-  const bias = dl.tensor(new Float32Array(3));
-  net.loadStateDict({ 'fc.weight': weight, 'fc.bias': bias });
-  dl.dispose([weight, bias]);
+  const net = colourNet(16);
   await dl.saveModel(net, file);
   net.dispose();
 }

@@ -8,19 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as dl from '../../src/index.js';
-import { Network, nn } from '../../src/index.js';
 import { CLI } from '../support/run-cli.js';
+import { colourNet } from '../support/colour-net.js';
 
-function colourNet(): Network {
-  const net = Network.series([
-    nn.imageInput({ name: 'input', inputSize: [3, 16, 16], normalization: 'rescale-zero-one' }),
-    nn.globalAvgPool2d({ name: 'pool' }), nn.flatten({ name: 'flat' }), nn.fullyConnected({ name: 'fc', outputSize: 3 }),
-  ], { classes: ['red', 'green', 'blue'] });
-  const values = { 'fc.weight': dl.eye(3).mul(12), 'fc.bias': dl.zeros([3]) };
-  net.loadStateDict(values, { strict: false });
-  dl.dispose(Object.values(values));
-  return net;
-}
 const image = (r: number, g: number, b: number, format: 'jpeg' | 'png' = 'png') => sharp({ create: { width: 40, height: 30, channels: 3, background: { r, g, b } } })[format]().toBuffer();
 
 async function serving(serviceOptions: dl.ModelServiceOptions, serverOptions: dl.ServerOptions = {}) {

@@ -11,8 +11,8 @@ import sharp from 'sharp';
 import { chromium } from 'playwright-core';
 import WebSocket from 'ws';
 import * as dl from '../../src/index.js';
-import { Network, nn } from '../../src/index.js';
 import { SHARED_DATA } from '../support/shared-data.js';
+import { colourNet } from '../support/colour-net.js';
 import { writeY4m } from '../support/y4m.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -25,17 +25,6 @@ const weights = path.join(SHARED_DATA, 'pretrained', 'resnet-cifar10', 'resnet20
 const val = path.join(SHARED_DATA, 'hymenoptera', 'val');
 const real = existsSync(weights) && existsSync(val);
 
-/** A colour classifier with set weights (mean of each channel → class), for when shared/ is absent. */
-function colourNet(): Network {
-  const net = Network.series([
-    nn.imageInput({ name: 'input', inputSize: [3, 32, 32], normalization: 'rescale-zero-one' }),
-    nn.globalAvgPool2d({ name: 'pool' }), nn.flatten({ name: 'flat' }), nn.fullyConnected({ name: 'fc', outputSize: 3 }),
-  ], { classes: ['red', 'green', 'blue'] });
-  const values = { 'fc.weight': dl.eye(3).mul(12), 'fc.bias': dl.zeros([3]) };
-  net.loadStateDict(values, { strict: false });
-  dl.dispose(Object.values(values));
-  return net;
-}
 
 async function generatedPhotos(dir: string): Promise<string[]> {
   const colours = [[200, 40, 30], [30, 170, 50], [40, 60, 210], [220, 90, 60], [60, 200, 120]];
@@ -51,7 +40,7 @@ async function generatedPhotos(dir: string): Promise<string[]> {
 test(`the webcam page in Chromium shows, for each photo on a fake camera, the label dlkit classify gives it (server and in-browser ONNX)${real ? '' : ` — ${weights} or ${val} not found: generated images and a colour classifier instead`}`, { timeout: 240_000 }, async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: npm test's setup installs Debian's chromium`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dlkit-webcam-'));
-  const net = real ? await dl.pretrained('resnet20-cifar10', { weights }) : colourNet();
+  const net = real ? await dl.pretrained('resnet20-cifar10', { weights }) : colourNet(32);
   const candidates = real
     ? ['ants', 'bees'].flatMap((c) => readdirSync(path.join(val, c)).sort().slice(0, 8).map((f) => path.join(val, c, f)))
     : await generatedPhotos(dir);
@@ -119,7 +108,7 @@ test(`the webcam page in Chromium shows, for each photo on a fake camera, the la
 });
 
 test('the webcam page\'s routes: the page and its assets need no token, the stream and the ONNX model do; unknown files are 404', { timeout: 60_000 }, async () => {
-  const net = colourNet();
+  const net = colourNet(32);
   const service = await dl.ModelService.start(net, { name: 'colours' });
   net.dispose();
   const server = await dl.startServer([service], { port: 0, token: 'sesame' });
