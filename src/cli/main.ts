@@ -4,6 +4,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
 import * as dl from '../index.js';
+import { liveCommand } from './live.js';
 
 const USAGE = `usage: dlkit <command> [options]
 
@@ -608,6 +609,7 @@ async function main(argv: string[]): Promise<number> {
       case 'transfer': return await transferCmd(rest);
       case 'features': return await featuresCmd(rest);
       case 'info': return info();
+      case 'live': return await liveCommand(rest);
       case 'help': case '--help': case '-h':
         console.log(USAGE);
         return 0;
