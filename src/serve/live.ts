@@ -200,7 +200,8 @@ export class VideoFrames implements AsyncIterable<VideoFrame> {
       }
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      if (!closed) {
+      // A child that never started (no pid) has nothing to kill or reap.
+      if (!closed && child.pid !== undefined) {
         // Killed and waited for: Node reaps it on exit, so no zombie is left behind.
         const gone = new Promise<void>((resolve) => child.once('close', () => resolve()));
         child.stdout!.resume();
