@@ -113,7 +113,10 @@ export class VideoFrames implements AsyncIterable<VideoFrame> {
     const isCamera = 'camera' in this.source;
     const dropping = isCamera || this.options.realtime === true;
     const ffmpeg = this.options.ffmpeg ?? 'ffmpeg';
-    const child = spawn(ffmpeg, this.ffmpegArgs(), { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Its own process group: a terminal's Ctrl-C reaches only this process, which stops ffmpeg
+    // itself; ffmpeg sharing the group would exit on the same SIGINT, and its exit could be seen
+    // before the abort, as a failure. If this process dies, ffmpeg dies on the broken pipe.
+    const child = spawn(ffmpeg, this.ffmpegArgs(), { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     this.#child = child;
     const splitter = new ImageStreamSplitter(format);
     let ready: VideoFrame[] = [];

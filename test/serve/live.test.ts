@@ -289,7 +289,8 @@ test(`dlkit live --source: one line per frame with the photos' labels, a summary
 });
 
 test('dlkit live stops cleanly on SIGINT: ffmpeg killed, the summary printed, exit 0', async () => {
-  const child = spawn(process.execPath, [CLI, 'live', ...fx.cliModel, '--source', fx.video, '--realtime'], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group, signalled as a whole, as a terminal's Ctrl-C is.
+  const child = spawn(process.execPath, [CLI, 'live', ...fx.cliModel, '--source', fx.video, '--realtime'], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let stdout = '';
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
@@ -299,7 +300,7 @@ test('dlkit live stops cleanly on SIGINT: ffmpeg killed, the summary printed, ex
     if (/^frame 2 /m.test(stdout)) resolve();
   }));
   const ffmpeg = readdirSync(`/proc/${child.pid}/task`).flatMap((t) => readChildren(child.pid!, t));
-  child.kill('SIGINT');
+  process.kill(-child.pid!, 'SIGINT');
   const code = await exited;
   assert.equal(code, 0, `${stdout}\n${stderr}`);
   assert.match(stdout, /^live: \d+ frames classified, \d+ dropped, \d+\.\d frames\/s \(stopped\)$/m);
