@@ -211,6 +211,17 @@ export async function startServer(services: readonly ModelService[], options: Se
     void reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
+  // Requests being answered, so that close can end the remaining connections once they are done
+  // (an idle keep-alive connection, or one a client left half-open, would hold the close).
+  let active = 0;
+  const whenIdle: (() => void)[] = [];
+  app.addHook('onRequest', async (_request, reply) => {
+    active++;
+    reply.raw.once('close', () => {
+      if (--active === 0) for (const f of whenIdle.splice(0)) f();
+    });
+  });
+
   // CORS first, so that preflights need no token and 401s reach the page that asked.
   const cors = o.cors ? new Set(o.cors) : null;
   if (cors) {
@@ -361,7 +372,10 @@ export async function startServer(services: readonly ModelService[], options: Se
       closed ??= (async () => {
         closing = true;
         try {
-          await app.close();
+          const appClosed = app.close();
+          if (active > 0) await new Promise<void>((resolve) => whenIdle.push(resolve));
+          app.server.closeAllConnections();
+          await appClosed;
         } finally {
           await Promise.allSettled(services.map((s) => s.close()));
         }
