@@ -32,6 +32,7 @@ const PAGE_DIR = fileURLToPath(new URL('../../../src/serve/page/', import.meta.u
 // The page's own files and their types: only these names are served, never a path from a request.
 const PAGE_FILES: Record<string, string> = {
   'app.js': 'text/javascript; charset=utf-8',
+  'resize.js': 'text/javascript; charset=utf-8',
   'style.css': 'text/css; charset=utf-8',
 };
 

@@ -56,17 +56,20 @@ export function rgbToI420(rgb: Uint8Array, width: number, height: number): Uint8
   return out;
 }
 
+/** A photo as the fake camera shows it: decoded, stretched to width×height ('fill'), RGB bytes [height, width, 3]. */
+export async function cameraFrame(photo: string, width = 320, height = 240): Promise<Uint8Array> {
+  const { data, info } = await sharp(photo).rotate().flatten({ background: '#ffffff' }).removeAlpha().toColourspace('srgb')
+    .resize(width, height, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+  if (info.channels !== 3) throw new Error(`${photo}: decoded to ${info.channels} channels, expected 3`);
+  return new Uint8Array(data.buffer, data.byteOffset, data.length);
+}
+
 /** Writes `photos` (image files) to `file` as a 4:2:0 y4m video, each photo for `framesEach` frames. */
 export async function writeY4m(photos: readonly string[], file: string, { width = 320, height = 240, framesEach, fps }: Y4mOptions): Promise<Y4mVideo> {
   if (!Number.isInteger(framesEach) || framesEach < 1) throw new RangeError(`writeY4m: framesEach must be a positive integer, got ${framesEach}`);
   if (!Number.isInteger(fps) || fps < 1) throw new RangeError(`writeY4m: fps must be a positive integer, got ${fps}`);
   const rgb: Uint8Array[] = [];
-  for (const photo of photos) {
-    const { data, info } = await sharp(photo).rotate().flatten({ background: '#ffffff' }).removeAlpha().toColourspace('srgb')
-      .resize(width, height, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`${photo}: decoded to ${info.channels} channels, expected 3`);
-    rgb.push(new Uint8Array(data.buffer, data.byteOffset, data.length));
-  }
+  for (const photo of photos) rgb.push(await cameraFrame(photo, width, height));
   const fd = openSync(file, 'w');
   try {
     writeSync(fd, `YUV4MPEG2 W${width} H${height} F${fps}:1 Ip A1:1 C420jpeg\n`);

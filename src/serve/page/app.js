@@ -8,6 +8,8 @@
 // where frames counts the answers so far (both modes), fps is answers per second over the last
 // two seconds and latencyMs the last frame's time from capture to answer.
 
+import { areaResizeChw } from './resize.js';
+
 const TOP = 5;
 const MAX_CAPTURE_WIDTH = 640;
 const JPEG_QUALITY = 0.9;
@@ -206,44 +208,22 @@ async function loadSession(name) {
   return entry;
 }
 
-const inputCanvas = document.createElement('canvas');
-const stepCanvas = document.createElement('canvas');
+const frameCanvas = document.createElement('canvas');
 
 /**
- * The video frame at the model's input size as float32 [1, C, H, W] pixels in 0–255. The browser
- * resizes with drawImage (halving steps, then smoothing 'high'), not sharp's kernel as the server
- * does, so scores differ slightly between the modes.
+ * The video frame at the model's input size as float32 [1, C, H, W] pixels in 0–255: the frame at
+ * its own size from a canvas, then area-averaged by resize.js (not drawImage's browser-specific
+ * filter, and not sharp's Lanczos as on the server, so scores differ slightly between the modes).
  */
 function inputPixels([c, h, w]) {
-  let src = video;
-  let sw = video.videoWidth;
-  let sh = video.videoHeight;
-  while (sw >= 4 * w && sh >= 4 * h) {
-    stepCanvas.width = Math.round(sw / 2);
-    stepCanvas.height = Math.round(sh / 2);
-    const sctx = stepCanvas.getContext('2d');
-    sctx.imageSmoothingQuality = 'high';
-    sctx.drawImage(src, 0, 0, sw, sh, 0, 0, stepCanvas.width, stepCanvas.height);
-    [src, sw, sh] = [stepCanvas, stepCanvas.width, stepCanvas.height];
+  const fw = video.videoWidth, fh = video.videoHeight;
+  if (frameCanvas.width !== fw || frameCanvas.height !== fh) {
+    frameCanvas.width = fw;
+    frameCanvas.height = fh;
   }
-  inputCanvas.width = w;
-  inputCanvas.height = h;
-  const ctx = inputCanvas.getContext('2d', { willReadFrequently: true });
-  ctx.imageSmoothingQuality = 'high';
-  ctx.drawImage(src, 0, 0, sw, sh, 0, 0, w, h);
-  const rgba = ctx.getImageData(0, 0, w, h).data;
-  const out = new Float32Array(c * h * w);
-  const plane = h * w;
-  for (let i = 0; i < plane; i++) {
-    const r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2];
-    if (c === 1) out[i] = 0.299 * r + 0.587 * g + 0.114 * b;
-    else {
-      out[i] = r;
-      out[plane + i] = g;
-      out[2 * plane + i] = b;
-    }
-  }
-  return out;
+  const ctx = frameCanvas.getContext('2d', { willReadFrequently: true });
+  ctx.drawImage(video, 0, 0, fw, fh);
+  return areaResizeChw(ctx.getImageData(0, 0, fw, fh).data, fw, fh, 4, c, w, h);
 }
 
 function topOf(scores, probabilities, classes) {
