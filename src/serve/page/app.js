@@ -6,7 +6,8 @@
 // For tests and curious users the page's state is on window.dlkitState:
 //   { mode: 'server' | 'browser', model, predictions: [{label, score}], fps, latencyMs, frames, error }
 // where frames counts the answers so far (both modes), fps is answers per second over the last
-// two seconds and latencyMs the last frame's time from capture to answer.
+// two seconds and latencyMs the last frame's round trip: from sending its JPEG to the server's
+// answer (server mode), or from reading the video frame to the scores (browser mode).
 
 import { areaResizeChw } from './resize.js';
 
