@@ -413,7 +413,9 @@ export async function readYOLO(folder: string, options: ReadYOLOOptions): Promis
       const field = `line ${n + 1}`;
       const parts = line.split(/\s+/);
       const v = parts.map(Number);
-      if (parts.length !== 5 || v.some(Number.isNaN)) {
+      // A coordinate that is not a number makes an invalid box (reported below); a line of
+      // another shape is not a box at all.
+      if (parts.length !== 5 || Number.isNaN(v[0])) {
         const reason = `expected 'class cx cy w h' (5 numbers), got '${line.length > 80 ? `${line.slice(0, 80)}…` : line}'`;
         if (strict) throw new Error(`${txt}: ${field}: ${reason} (strict: stops the reading; strict: false skips the image)`);
         problems.push({ file: txt, field, message: `${reason}: image skipped` });
