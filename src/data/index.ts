@@ -20,3 +20,12 @@ export { defaultWorkers, type BadFile, type PipelineStats } from './image-pipeli
 export type { FailOn } from './image-decode.js';
 export { cifar10Binary, CIFAR10_CLASSES } from './cifar.js';
 export { openDatastore, type OpenOptions } from './open.js';
+export {
+  readVOC, readCOCO, readYOLO,
+  type BoxedImage, type BoxProblem, type BoxTable, type ReadBoxesOptions, type ReadVOCOptions, type ReadCOCOOptions, type ReadYOLOOptions,
+} from './box-labels.js';
+export {
+  BoxDatastore,
+  type BoxBatch, type BoxBatchOptions, type BoxDatastoreOptions, type LabelCount, type BoxSizeStatistics, type Spread, type BoxPipelineStats,
+} from './box-datastore.js';
+export type { BoxAugmentation } from './box-augment.js';
