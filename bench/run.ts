@@ -23,6 +23,10 @@ const benchmarks: Record<string, { what: string; load: () => Promise<{ run(argv:
     what: 'dlkit serve vs FastAPI + uvicorn + PyTorch eager under autocannon: default-preset CIFAR-10 CNN and ResNet-18, 1/16/64 clients (--soak: 10-min RSS growth)',
     load: () => import('./serve.js'),
   },
+  detection: {
+    what: 'BCCD blood cells: a detector trained from scratch by dlkit and by torchvision (SSDlite320) in the same wall-clock budget (--minutes, default 20 each); mAP on the test split, images/s',
+    load: () => import('./detection.js'),
+  },
   'train-memory': {
     what: '2,000 reference CNN steps: RSS at steps 100 and 2,000, growth, allocator and live-tensor counts',
     load: () => import('./train-memory.js'),

@@ -7,6 +7,7 @@ import * as dl from '../index.js';
 import { serveCommand } from './serve.js';
 import { downloadProgress } from './download-progress.js';
 import { liveCommand } from './live.js';
+import { detectCommand } from './detect.js';
 
 const USAGE = `usage: dlkit <command> [options]
 
@@ -68,6 +69,15 @@ commands:
       --cors ORIGIN,…  --top K  --name NAME  --weights FILE  (token also from DLKIT_TOKEN; SIGTERM drains)
   live <zoo name | model file> [--camera /dev/video0 | --source video.mp4] [--top K] [--fps N]
                                               frames through ffmpeg, classified as they come, on one line
+  detect train <VOC folder | COCO .json | YOLO folder> --out FILE   train an object detector (from scratch,
+                                    or on --backbone MODEL --feature-layer LAYER); trainval split by default
+      --input-size H,W  (default: the images' aspect, longer side 320)  --epochs N  --batch-size N  --lr X
+      --seed N  --augment default|none  --validation-split NAME  --width N  --checkpoint-dir DIR  --resume FILE
+      --split NAME  --images DIR (COCO)  --classes A,B,… (YOLO)  --strict  --quiet
+  detect <detector> <images…> [--out DIR] [--threshold X] [--nms-iou X] [--json FILE]
+                                    boxes, labels and scores per image; --out: each image with its boxes drawn
+  detect evaluate <detector> <data> [--split NAME] [--report-dir DIR]   mAP@0.5 (VOC all-point), COCO mAP,
+                                    per-class AP; precision-recall chart (test split by default)
   summary <model>                             the network's layer table
   demo                                        train on Fashion-MNIST with the default preset
   info                                        libtorch, threads, devices and memory`;
@@ -602,6 +612,7 @@ async function main(argv: string[]): Promise<number> {
       case 'info': return info();
       case 'serve': return await serveCommand(rest);
       case 'live': return await liveCommand(rest);
+      case 'detect': return await detectCommand(rest);
       case 'help': case '--help': case '-h':
         console.log(USAGE);
         return 0;

@@ -29,3 +29,4 @@ export {
   type BoxBatch, type BoxBatchOptions, type BoxDatastoreOptions, type LabelCount, type BoxSizeStatistics, type Spread, type BoxPipelineStats,
 } from './box-datastore.js';
 export type { BoxAugmentation } from './box-augment.js';
+export { openBoxDatastore, hasVocSplit, type OpenBoxDatastoreOptions } from './box-open.js';

@@ -2,6 +2,7 @@
 // that names it, with the expected range and the value given.
 import { z } from 'zod';
 import type { Datastore } from '../data/datastore.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 const isDatastore = (v: unknown): v is Datastore =>
   typeof v === 'object' && v !== null && typeof (v as Datastore).batches === 'function' && typeof (v as Datastore).size === 'number';
@@ -59,11 +60,21 @@ export const trainingOptionsSchema = z.strictObject({
   /** Folder for the saved training-progress chart (PNG and HTML). Default: checkpointPath or the working directory. */
   reportPath: z.string().min(1).optional(),
   labelSmoothing: z.number().min(0).max(1).default(0),
+  /**
+   * The task's loss in place of cross-entropy on class indices: `(output, targets) => scalar`,
+   * where `output` is the network's output in training mode and `targets` the batch's `y` (any
+   * dtype and shape: a detector's encoded boxes, a sequence's masked labels). With it no accuracy is
+   * computed (reported as '—') and the output need not have one value per class.
+   */
+  lossFunction: z.custom<TrainingLossFunction>((v) => typeof v === 'function', { message: 'must be a function (output, targets) => scalar loss tensor' }).optional(),
   /** Called with each warning about the run (also in the result's `warnings`, and printed when verbose). */
   onWarning: z.custom<(warning: TrainingWarning) => void>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
   /** Called after every iteration with its record; return false to stop training. */
   onIteration: z.custom<(info: IterationInfo) => boolean | void>((v) => typeof v === 'function', { message: 'must be a function' }).optional(),
 });
+
+/** A task's loss: the network's output and the batch's targets to a scalar tensor. */
+export type TrainingLossFunction = (output: Tensor, targets: Tensor) => Tensor;
 
 export type TrainingOptionsInput = z.input<typeof trainingOptionsSchema>;
 export type TrainingOptions = z.output<typeof trainingOptionsSchema>;

@@ -74,9 +74,9 @@ export class ProgressReporter {
   row(r: ProgressRow): void {
     if (!this.#verbose) return;
     const cells = [
-      String(r.epoch), String(r.iteration), hms(r.elapsed), r.loss.toFixed(4), `${(r.accuracy * 100).toFixed(2)}%`,
+      String(r.epoch), String(r.iteration), hms(r.elapsed), r.loss.toFixed(4), percent(r.accuracy),
       r.validationLoss === undefined ? '' : r.validationLoss.toFixed(4),
-      r.validationAccuracy === undefined ? '' : `${(r.validationAccuracy * 100).toFixed(2)}%`,
+      r.validationAccuracy === undefined ? '' : percent(r.validationAccuracy),
       r.learnRate.toPrecision(3), r.rate === undefined ? '' : r.rate.toFixed(0),
     ];
     const lines: string[] = [];
@@ -92,4 +92,9 @@ export class ProgressReporter {
   stop(): void {
     this.#bar?.stop();
   }
+}
+
+/** An accuracy as a table cell; '—' where the task computes none (a task loss). */
+function percent(accuracy: number): string {
+  return Number.isNaN(accuracy) ? '—' : `${(accuracy * 100).toFixed(2)}%`;
 }

@@ -18,7 +18,7 @@ import { Adam, AdamW } from '../optim/adam.js';
 import { RMSProp } from '../optim/rmsprop.js';
 import { clipGradNorm } from '../optim/clip.js';
 import { constant, cosine, oneCycle, piecewise, warmup, type Schedule } from '../optim/schedule.js';
-import { parseTrainingOptions, type IterationInfo, type TrainingOptions, type TrainingOptionsInput, type TrainingWarning } from './options.js';
+import { parseTrainingOptions, type IterationInfo, type TrainingLossFunction, type TrainingOptions, type TrainingOptionsInput, type TrainingWarning } from './options.js';
 import { ProgressReporter } from './progress.js';
 import { startProgressServer, type ProgressServer } from './progress-server.js';
 import { trainingProgressOption, savePng, saveHtml, type ProgressData } from './charts.js';
@@ -131,25 +131,35 @@ function logitsSource(network: Network): string | undefined {
 }
 
 /** One optimization step on a batch: forward, loss, backward, clip, update. Returns loss and correct count. */
-export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, y: Tensor, options: { labelSmoothing?: number; gradientThreshold?: number; mixedPrecision?: boolean } = {}): { loss: number; correct: number } {
+export function trainingStep(network: Network, optimizer: Optimizer, x: Tensor, y: Tensor, options: { labelSmoothing?: number; gradientThreshold?: number; mixedPrecision?: boolean; lossFunction?: TrainingLossFunction } = {}): { loss: number; correct: number } {
   return tidy(() => {
     const device = network.device;
     if (x.device !== device) { x = x.to({ device }); y = y.to({ device }); }
-    const logits = logitsSource(network);
+    const task = options.lossFunction;
+    const logits = task ? undefined : logitsSource(network);
     const forward = () => network.forward(x, { training: true, ...(logits && { outputs: [logits] }) }) as Tensor;
     // The loss is taken in float32 and backward runs outside autocast (PyTorch's recipe).
     const out = forwardIn(options.mixedPrecision ?? false, forward);
-    const loss = F.crossEntropy(out, y, { labelSmoothing: options.labelSmoothing ?? 0 });
+    const loss = task ? taskLoss(task, out, y) : F.crossEntropy(out, y, { labelSmoothing: options.labelSmoothing ?? 0 });
     optimizer.zeroGrad();
     loss.backward();
     if (options.gradientThreshold !== undefined && Number.isFinite(options.gradientThreshold)) clipGradNorm(optimizer.params, options.gradientThreshold);
     optimizer.step();
-    return { loss: loss.item(), correct: out.argmax(1).eq(y).sum().item() };
+    return { loss: loss.item(), correct: task ? NaN : out.argmax(1).eq(y).sum().item() };
   });
 }
 
+/** A task loss's value, checked to be the scalar the trainer needs. */
+function taskLoss(lossFunction: TrainingLossFunction, output: Tensor, targets: Tensor): Tensor {
+  const loss = lossFunction(output, targets.dtype === 'float64' ? targets.float() : targets);
+  if (!loss || typeof loss.backward !== 'function' || loss.size !== 1) {
+    throw new TypeError(`trainNetwork: option 'lossFunction' must return a scalar tensor, got ${loss && typeof loss.backward === 'function' ? `shape [${loss.shape.join(', ')}]` : typeof loss}`);
+  }
+  return loss.ndim === 0 ? loss : loss.reshape([]);
+}
+
 /** Loss and accuracy of the network on labeled data, in inference mode. */
-export async function validationMetrics(network: Network, data: Datastore, batchSize: number, { mixedPrecision = false }: { mixedPrecision?: boolean } = {}): Promise<{ loss: number; accuracy: number }> {
+export async function validationMetrics(network: Network, data: Datastore, batchSize: number, { mixedPrecision = false, lossFunction }: { mixedPrecision?: boolean; lossFunction?: TrainingLossFunction } = {}): Promise<{ loss: number; accuracy: number }> {
   let lossSum = 0;
   let correct = 0;
   let n = 0;
@@ -157,13 +167,19 @@ export async function validationMetrics(network: Network, data: Datastore, batch
     if (!y) { x.dispose(); throw new TypeError(`validation data ${data.source} has no labels`); }
     const [l, c] = tidy(() => noGrad(() => {
       const device = network.device;
-      const forward = () => network.infer(x.device === device ? x : x.to({ device }));
+      const input = x.device === device ? x : x.to({ device });
+      const labels = y.device === device ? y : y.to({ device });
+      if (lossFunction) {
+        // A task loss is defined on the training-mode output (logits before any softmax layer).
+        const out = forwardIn(mixedPrecision, () => network.forward(input, { training: false }) as Tensor);
+        return [taskLoss(lossFunction, out, labels).item() * x.shape[0]!, NaN];
+      }
+      const forward = () => network.infer(input);
       // Validation runs in the training's precision (as PyTorch Lightning's precision plugins do).
       const probabilities = logitsSource(network) !== undefined;
       // log p of a softmax output is a logit vector whose softmax is p: the same loss as on the logits.
       const raw = forwardIn(mixedPrecision, forward);
       const out = probabilities ? raw.clamp(1e-30).log() : raw;
-      const labels = y.device === device ? y : y.to({ device });
       return [F.crossEntropy(out, labels, { reduction: 'sum' }).item(), out.argmax(1).eq(labels).sum().item()];
     }));
     lossSum += l!;
@@ -221,7 +237,7 @@ function makeSchedule(o: TrainingOptions): Schedule {
   return o.warmupEpochs > 0 ? warmup(inner, { epochs: o.warmupEpochs }) : inner;
 }
 
-function checkData(data: Datastore, network: Network): void {
+function checkData(data: Datastore, network: Network, taskLoss: boolean): void {
   if (!data || typeof data.batches !== 'function') throw new TypeError('trainNetwork: the first argument must be a datastore (tensorDatastore, idxDatastore, imageDatastore, …)');
   const want = network.inputShape;
   if (data.inputShape.length !== want.length || data.inputShape.some((d, i) => d !== want[i])) {
@@ -229,7 +245,7 @@ function checkData(data: Datastore, network: Network): void {
   }
   if (!data.classes) throw new TypeError(`trainNetwork: ${data.source} has no labels; training needs labeled data`);
   const outputs = network.outputShape.reduce((a, b) => a * b, 1);
-  if (outputs !== data.classes.length) {
+  if (!taskLoss && outputs !== data.classes.length) {
     throw new RangeError(`trainNetwork: the data has ${data.classes.length} classes but the network's output '${network.outputNames[0]}' gives ${outputs} values per observation (shape [${network.outputShape.join(', ')}])`);
   }
   if (network.classes && network.classes.join('\u0000') !== data.classes.join('\u0000')) {
@@ -255,7 +271,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
   if (o.executionEnvironment === 'gpu' && !cudaAvailable()) {
     throw new RangeError("trainNetwork: executionEnvironment 'gpu' needs a CUDA GPU and a libtorch built for CUDA (set $LIBTORCH to one and run npm run setup); this one has none. Use 'auto' or 'cpu'.");
   }
-  checkData(data, network);
+  checkData(data, network, o.lossFunction !== undefined);
   // 'auto': the GPU when libtorch has one, else the CPU; the user's code does not change.
   const device = o.executionEnvironment === 'cpu' ? 'cpu' : defaultDevice();
   network.to(device);
@@ -345,7 +361,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
     };
 
     const validate = async (epoch: number): Promise<boolean> => {
-      const v = await validationMetrics(network, o.validationData!, o.miniBatchSize, { mixedPrecision });
+      const v = await validationMetrics(network, o.validationData!, o.miniBatchSize, { mixedPrecision, ...(o.lossFunction && { lossFunction: o.lossFunction }) });
       history.validation.push({ iteration: position.iteration, epoch: epoch + 1, ...v, time: elapsed() });
       if (v.loss < best.loss) {
         best.loss = v.loss;
@@ -381,7 +397,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
         const n = x.shape[0]!;
         let result: { loss: number; correct: number };
         try {
-          result = trainingStep(network, optimizer, x, y!, { labelSmoothing: o.labelSmoothing, gradientThreshold: o.gradientThreshold, mixedPrecision });
+          result = trainingStep(network, optimizer, x, y!, { labelSmoothing: o.labelSmoothing, gradientThreshold: o.gradientThreshold, mixedPrecision, ...(o.lossFunction && { lossFunction: o.lossFunction }) });
         } finally {
           dispose([x, y]);
         }
@@ -420,7 +436,7 @@ export async function trainNetwork(data: Datastore, network: Network, optionsInp
       reporter.endEpoch();
       // The window: the last whole epochs after the first, enough of them to judge (see NOT_LEARNING_MIN_OBSERVATIONS).
       const windowEpochs = Math.max(1, Math.ceil(NOT_LEARNING_MIN_OBSERVATIONS / (iterationsPerEpoch * o.miniBatchSize)), Math.ceil(NOT_LEARNING_MIN_ITERATIONS / iterationsPerEpoch));
-      if (epoch >= windowEpochs && !warned.has('not-learning') && position.iterationInEpoch >= iterationsPerEpoch) {
+      if (!o.lossFunction && epoch >= windowEpochs && !warned.has('not-learning') && position.iterationInEpoch >= iterationsPerEpoch) {
         const stuck = notLearning(history.training.filter((r) => r.epoch > epoch + 1 - windowEpochs), data.classes!.length);
         if (stuck) warn({ kind: 'not-learning', epoch: epoch + 1, iteration: position.iteration, message: notLearningMessage([epoch + 2 - windowEpochs, epoch + 1], stuck, data.classes!.length, o, baseRate) });
       }
