@@ -209,6 +209,7 @@ test('evaluateDetections errors name the image, field or option', () => {
   assert.throws(() => dl.evaluateDetections([det([[0, 0, 1, 1, 0.5, 3]])], t, { classes: ['a', 'b'] }), /detections\[0\]\.labels\[0\] is 3, outside the 2 classes \(a, b\)/);
   assert.throws(() => dl.evaluateDetections(d, [{ boxes: new Float32Array(5), labels: new Int32Array(1) }], { classes: ['a'] }), /truths\[0\]\.boxes holds 5 numbers, not a multiple of 4/);
   assert.throws(() => dl.evaluateDetections([{ ...d[0]!, scores: new Float32Array(2) }], t, { classes: ['a'] }), /detections\[0\]\.scores has 2 values for 1 boxes/);
+  assert.throws(() => dl.evaluateDetections([{ ...d[0]!, scores: Float32Array.of(Number.NaN) }], t, { classes: ['a'] }), /detections\[0\]\.scores\[0\] is NaN/);
   assert.throws(() => dl.evaluateDetections(d, [{ ...t[0]!, difficult: new Uint8Array(3) }], { classes: ['a'] }), /truths\[0\]\.difficult must be a Uint8Array with one value per box \(1\), got 3/);
   assert.throws(() => dl.evaluateDetections(d, t, { classes: ['a'], interpolation: 'voc' as never }), /interpolation must be one of voc-all-point, voc-11-point, coco-101, got 'voc'/);
   assert.throws(() => dl.evaluateDetections(d, t, { classes: ['a'], iouThresholds: [0.5, 1.5] }), /iouThresholds must be a non-empty list of numbers in \[0, 1\], got \[0.5, 1.5\]/);

@@ -201,6 +201,8 @@ export function evaluateDetections(detections: readonly Detection[], truths: rea
     const c = checkSet('detections', i, d, C, classes);
     if (!(d.scores instanceof Float32Array)) throw new TypeError(`evaluateDetections: detections[${i}].scores must be a Float32Array`);
     if (d.scores.length !== c.count) throw new RangeError(`evaluateDetections: detections[${i}].scores has ${d.scores.length} values for ${c.count} boxes`);
+    const bad = d.scores.findIndex((v: number) => Number.isNaN(v));
+    if (bad >= 0) throw new RangeError(`evaluateDetections: detections[${i}].scores[${bad}] is NaN (scores rank the detections)`);
     return { ...c, scores: d.scores };
   });
   const gts = truths.map((g, i) => {

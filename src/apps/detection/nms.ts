@@ -3,9 +3,8 @@
 // higher-scoring box is strictly above the threshold, and equal scores keep their input order.
 // The arithmetic is float32 like torchvision's CPU kernel (Math.fround at each step), so a
 // box whose IoU lies on the threshold goes the same way in both. Plain loops over typed arrays:
-// the greedy pass is inherently sequential, and a few thousand boxes take well under a
-// millisecond to a few milliseconds here (measured in test/apps/detection-nms.test.ts), far
-// less than copying an IoU matrix out of a tensor would.
+// the greedy pass is sequential, and a grid limits it to boxes that can overlap, so 3,000
+// candidate boxes take a few milliseconds (test/apps/detection-nms.test.ts measures it).
 import { Tensor } from '../../tensor/tensor.js';
 
 /** Boxes as a flat Float32Array of x1,y1,x2,y2 rows, or a [k, 4] tensor. */
@@ -94,54 +93,64 @@ function scoreOrder(scores: Float32Array): Int32Array {
   return order;
 }
 
+/** Boxes in rank order: coordinates and areas in their own arrays, read in sequence. */
+interface Ranked { x1: Float32Array; y1: Float32Array; x2: Float32Array; y2: Float32Array; area: Float32Array }
+
+/** Whether kept box p suppresses box q: IoU above the threshold, in torchvision's float32 arithmetic. */
+function suppresses(r: Ranked, p: number, q: number, iouThreshold: number): boolean {
+  const w = Math.max(0, Math.fround(Math.min(r.x2[p]!, r.x2[q]!) - Math.max(r.x1[p]!, r.x1[q]!)));
+  const h = Math.max(0, Math.fround(Math.min(r.y2[p]!, r.y2[q]!) - Math.max(r.y1[p]!, r.y1[q]!)));
+  const inter = Math.fround(w * h);
+  return Math.fround(inter / Math.fround(Math.fround(r.area[p]! + r.area[q]!) - inter)) > iouThreshold;
+}
+
 /** The greedy pass over boxes in `order` (score order); returns the kept indices. */
 function greedy(b: Float32Array, order: Int32Array, iouThreshold: number): Int32Array {
   const n = order.length;
-  // Coordinates and areas copied in rank order, so the inner loop reads memory in sequence.
-  const x1 = new Float32Array(n), y1 = new Float32Array(n), x2 = new Float32Array(n), y2 = new Float32Array(n), area = new Float32Array(n);
+  const r: Ranked = { x1: new Float32Array(n), y1: new Float32Array(n), x2: new Float32Array(n), y2: new Float32Array(n), area: new Float32Array(n) };
   let finite = true;
   for (let p = 0; p < n; p++) {
     const i = 4 * order[p]!;
-    x1[p] = b[i]!; y1[p] = b[i + 1]!; x2[p] = b[i + 2]!; y2[p] = b[i + 3]!;
-    area[p] = Math.fround(Math.fround(x2[p]! - x1[p]!) * Math.fround(y2[p]! - y1[p]!));
-    if (!Number.isFinite(area[p]! + x1[p]! + y1[p]!)) finite = false;
+    r.x1[p] = b[i]!; r.y1[p] = b[i + 1]!; r.x2[p] = b[i + 2]!; r.y2[p] = b[i + 3]!;
+    r.area[p] = Math.fround(Math.fround(r.x2[p]! - r.x1[p]!) * Math.fround(r.y2[p]! - r.y1[p]!));
+    if (!Number.isFinite(r.area[p]! + r.x1[p]! + r.y1[p]!)) finite = false;
   }
   const suppressed = new Uint8Array(n);
   const keep = new Int32Array(n);
   let kept = 0;
-  /** Suppresses q if its IoU with kept p is above the threshold (torchvision's float32 arithmetic). */
-  const test = (p: number, q: number) => {
-    const w = Math.max(0, Math.fround(Math.min(x2[p]!, x2[q]!) - Math.max(x1[p]!, x1[q]!)));
-    const h = Math.max(0, Math.fround(Math.min(y2[p]!, y2[q]!) - Math.max(y1[p]!, y1[q]!)));
-    const inter = Math.fround(w * h);
-    if (Math.fround(inter / Math.fround(Math.fround(area[p]! + area[q]!) - inter)) > iouThreshold) suppressed[q] = 1;
-  };
   // Boxes that do not overlap have IoU 0 (or NaN for two empty boxes), which never exceeds a
   // threshold ≥ 0: then only boxes sharing a cell of a grid need comparing, which keeps a few
   // thousand boxes fast even when few suppress each other. Otherwise every pair is compared.
-  const grid = n > 64 && iouThreshold >= 0 && finite ? buildGrid(x1, y1, x2, y2) : null;
-  if (!grid) {
+  if (n <= 64 || iouThreshold < 0 || !finite) {
     for (let p = 0; p < n; p++) {
       if (suppressed[p]) continue;
       keep[kept++] = order[p]!;
-      for (let q = p + 1; q < n; q++) if (!suppressed[q]) test(p, q);
+      for (let q = p + 1; q < n; q++) if (!suppressed[q] && suppresses(r, p, q, iouThreshold)) suppressed[q] = 1;
     }
     return keep.slice(0, kept);
   }
-  const { start, members } = grid;
+  const g = new Grid(r);
   const seen = new Int32Array(n).fill(-1);
   for (let p = 0; p < n; p++) {
     if (suppressed[p]) continue;
     keep[kept++] = order[p]!;
-    const cx1 = grid.col(x1[p]!), cx2 = grid.col(x2[p]!), cy2 = grid.row(y2[p]!);
-    for (let cy = grid.row(y1[p]!); cy <= cy2; cy++) {
+    const cx1 = g.column(r.x1[p]!), cx2 = g.column(r.x2[p]!), cy2 = g.row(r.y2[p]!);
+    for (let cy = g.row(r.y1[p]!); cy <= cy2; cy++) {
       for (let cx = cx1; cx <= cx2; cx++) {
-        const cell = cy * grid.columns + cx;
-        for (let m = start[cell]!; m < start[cell + 1]!; m++) {
-          const q = members[m]!;
-          if (q <= p || suppressed[q] || seen[q] === p) continue;
+        const cell = cy * g.columns + cx;
+        const end = g.start[cell + 1]!;
+        // A cell lists its boxes in rank order: skip to the first one ranked after p.
+        let lo = g.start[cell]!, hi = end;
+        while (lo < hi) {
+          const mid = (lo + hi) >>> 1;
+          if (g.members[mid]! <= p) lo = mid + 1;
+          else hi = mid;
+        }
+        for (let m = lo; m < end; m++) {
+          const q = g.members[m]!;
+          if (suppressed[q] || seen[q] === p) continue;
           seen[q] = p;
-          test(p, q);
+          if (suppresses(r, p, q, iouThreshold)) suppressed[q] = 1;
         }
       }
     }
@@ -154,37 +163,59 @@ function greedy(b: Float32Array, order: Int32Array, iouThreshold: number): Int32
  * (in rank order) the boxes that overlap it. Inverted boxes (x2 < x1) are in no cell: they
  * overlap nothing.
  */
-function buildGrid(x1: Float32Array, y1: Float32Array, x2: Float32Array, y2: Float32Array) {
-  const n = x1.length;
-  let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity, sumW = 0, sumH = 0;
-  for (let p = 0; p < n; p++) {
-    minX = Math.min(minX, x1[p]!); minY = Math.min(minY, y1[p]!);
-    maxX = Math.max(maxX, x2[p]!); maxY = Math.max(maxY, y2[p]!);
-    sumW += Math.max(0, x2[p]! - x1[p]!); sumH += Math.max(0, y2[p]! - y1[p]!);
+class Grid {
+  readonly columns: number;
+  readonly rows: number;
+  /** Cell c's boxes are members[start[c] .. start[c + 1]). */
+  readonly start: Int32Array;
+  readonly members: Int32Array;
+  private readonly minX: number;
+  private readonly minY: number;
+  private readonly size: number;
+
+  constructor(r: Ranked) {
+    const n = r.x1.length;
+    let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity, sumW = 0, sumH = 0;
+    for (let p = 0; p < n; p++) {
+      minX = Math.min(minX, r.x1[p]!); minY = Math.min(minY, r.y1[p]!);
+      maxX = Math.max(maxX, r.x2[p]!); maxY = Math.max(maxY, r.y2[p]!);
+      sumW += Math.max(0, r.x2[p]! - r.x1[p]!); sumH += Math.max(0, r.y2[p]! - r.y1[p]!);
+    }
+    const spanX = Math.max(maxX - minX, 1e-6), spanY = Math.max(maxY - minY, 1e-6);
+    let size = Math.max(sumW / n, sumH / n, 1e-6);
+    while ((spanX / size) * (spanY / size) > 2 * n) size *= 1.5; // at most ~2 cells per box
+    this.minX = minX; this.minY = minY; this.size = size;
+    this.columns = Math.min(Math.floor(spanX / size) + 1, 4096);
+    this.rows = Math.min(Math.floor(spanY / size) + 1, 4096);
+    const cells = this.columns * this.rows;
+    const ranges = new Int32Array(4 * n);
+    const start = new Int32Array(cells + 1);
+    for (let p = 0; p < n; p++) {
+      const inverted = r.x2[p]! < r.x1[p]! || r.y2[p]! < r.y1[p]!;
+      const cx1 = inverted ? 0 : this.column(r.x1[p]!), cy1 = inverted ? 0 : this.row(r.y1[p]!);
+      const cx2 = inverted ? -1 : this.column(r.x2[p]!), cy2 = inverted ? -1 : this.row(r.y2[p]!);
+      ranges[4 * p] = cx1; ranges[4 * p + 1] = cy1; ranges[4 * p + 2] = cx2; ranges[4 * p + 3] = cy2;
+      for (let cy = cy1; cy <= cy2; cy++) for (let cx = cx1; cx <= cx2; cx++) start[cy * this.columns + cx + 1]!++;
+    }
+    for (let c = 0; c < cells; c++) start[c + 1]! += start[c]!;
+    const fill = start.slice(0, cells);
+    const members = new Int32Array(start[cells]!);
+    for (let p = 0; p < n; p++) {
+      for (let cy = ranges[4 * p + 1]!; cy <= ranges[4 * p + 3]!; cy++) {
+        for (let cx = ranges[4 * p]!; cx <= ranges[4 * p + 2]!; cx++) members[fill[cy * this.columns + cx]!++] = p;
+      }
+    }
+    this.start = start;
+    this.members = members;
   }
-  const spanX = Math.max(maxX - minX, 1e-6), spanY = Math.max(maxY - minY, 1e-6);
-  // At most ~2 cells per box in all, at least one cell.
-  let size = Math.max(sumW / n, sumH / n, 1e-6);
-  while ((spanX / size) * (spanY / size) > 2 * n) size *= 1.5;
-  const columns = Math.min(Math.floor(spanX / size) + 1, 4096), rows = Math.min(Math.floor(spanY / size) + 1, 4096);
-  const col = (x: number) => Math.min(columns - 1, Math.max(0, Math.floor((x - minX) / size)));
-  const row = (y: number) => Math.min(rows - 1, Math.max(0, Math.floor((y - minY) / size)));
-  const counts = new Int32Array(columns * rows + 1);
-  const ranges = new Int32Array(4 * n);
-  for (let p = 0; p < n; p++) {
-    const inverted = x2[p]! < x1[p]! || y2[p]! < y1[p]!;
-    const cx1 = inverted ? 0 : col(x1[p]!), cy1 = inverted ? 0 : row(y1[p]!), cx2 = inverted ? -1 : col(x2[p]!), cy2 = inverted ? -1 : row(y2[p]!);
-    ranges[4 * p] = cx1; ranges[4 * p + 1] = cy1; ranges[4 * p + 2] = cx2; ranges[4 * p + 3] = cy2;
-    for (let cy = cy1; cy <= cy2; cy++) for (let cx = cx1; cx <= cx2; cx++) counts[cy * columns + cx + 1]!++;
+
+  column(x: number): number {
+    return Math.min(this.columns - 1, Math.max(0, Math.floor((x - this.minX) / this.size)));
   }
-  const start = new Int32Array(columns * rows + 1);
-  for (let c = 0; c < columns * rows; c++) start[c + 1] = start[c]! + counts[c + 1]!;
-  const fill = start.slice(0, columns * rows);
-  const members = new Int32Array(start[columns * rows]!);
-  for (let p = 0; p < n; p++) {
-    for (let cy = ranges[4 * p + 1]!; cy <= ranges[4 * p + 3]!; cy++) for (let cx = ranges[4 * p]!; cx <= ranges[4 * p + 2]!; cx++) members[fill[cy * columns + cx]!++] = p;
+
+  row(y: number): number {
+    return Math.min(this.rows - 1, Math.max(0, Math.floor((y - this.minY) / this.size)));
   }
-  return { columns, start, members, col, row };
 }
 
 /**
@@ -211,8 +242,9 @@ export function batchedNms(boxes: BoxesInput, scores: Float32Array | Tensor, lab
   const l = labels instanceof Tensor ? Int32Array.from(labels.dataSync() as ArrayLike<number | bigint>, Number) : labels;
   if (!(l instanceof Int32Array)) throw new TypeError('batchedNms: labels must be an Int32Array or a tensor');
   if (l.length !== n) throw new RangeError(`batchedNms: labels has ${l.length} values for ${n} boxes`);
+  // One pass per label over that label's boxes (each in global score order), each with its own
+  // grid: one grid for all labels would list every label's boxes in every cell.
   const order = scoreOrder(s);
-  // One pass per label over that label's boxes, each already in global score order.
   const byLabel = new Map<number, number[]>();
   for (const i of order) {
     const list = byLabel.get(l[i]!);
