@@ -31,7 +31,7 @@ function positive(value: string | undefined, flag: string): number | undefined {
 function size(value: string | undefined): [number, number] | undefined {
   if (value === undefined) return undefined;
   const s = value.split(/[,x]/).map((d) => Number(d.trim()));
-  if (s.length !== 2 || !s.every((d) => Number.isInteger(d) && d >= 16 && d % 16 === 0)) throw new Error(`--input-size must be H,W, whole multiples of 16, got '${value}'`);
+  if (s.length !== 2 || !s.every((d) => Number.isInteger(d) && d >= 32 && d % 32 === 0)) throw new Error(`--input-size must be H,W, whole multiples of 32, got '${value}'`);
   return s as [number, number];
 }
 

@@ -39,9 +39,13 @@ export interface ImageDetections extends Detection {
 export interface CreateDetectorOptions {
   /** Class names of the objects to find. */
   classes: readonly string[];
-  /** [height, width] images are stretched to (multiples of 16; default [256, 256], or the backbone's input size). */
+  /** [height, width] images are stretched to (multiples of 32; default [256, 256], or the backbone's input size). */
   inputSize?: readonly [number, number];
-  /** A classification network whose features the detector uses; consumed (do not use it afterwards). Default: a network built from scratch. */
+  /**
+   * A classification network whose features the detector uses; consumed (do not use it
+   * afterwards). When create throws, the backbone (perhaps already cut) is still the caller's to
+   * dispose. Default: a network built from scratch.
+   */
   backbone?: Network;
   /** The backbone's layer whose output feeds the detection head (its later layers are removed). Needed with `backbone`. */
   featureLayer?: string;
@@ -56,7 +60,7 @@ export const SUGGESTED_LONGER_SIDE = 320;
 
 /**
  * An input size for a detector on `data`: the images' median aspect ratio, the longer side 320
- * (or the images' own, when smaller), each side a multiple of 16. A stride-4 map at 320 pixels
+ * (or the images' own, when smaller), each side a multiple of 32 (the from-scratch network downsamples 32 times). A stride-4 map at 320 pixels
  * still gives objects of 8 pixels two cells, and a training step stays affordable on a CPU.
  */
 export function suggestDetectorInputSize(data: { images: readonly { width: number; height: number }[] }): [number, number] {
@@ -64,7 +68,7 @@ export function suggestDetectorInputSize(data: { images: readonly { width: numbe
   const h = median(data.images.map((i) => i.height));
   const w = median(data.images.map((i) => i.width));
   const scale = Math.min(1, SUGGESTED_LONGER_SIDE / Math.max(h, w));
-  const round = (d: number) => Math.max(32, Math.round((d * scale) / 16) * 16);
+  const round = (d: number) => Math.max(32, Math.round((d * scale) / 32) * 32);
   return [round(h), round(w)];
 }
 
