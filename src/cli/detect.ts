@@ -126,7 +126,8 @@ async function trainCommand(args: string[]): Promise<number> {
       verbose: !v.quiet,
     });
     await detector.save(v.out);
-    console.log(`saved ${v.out} (${result.history.stoppedBy ?? 'finished'} after ${result.history.elapsed.toFixed(0)} s)`);
+    const epochs = result.history.training.at(-1)?.epoch ?? 0;
+    console.log(`saved ${v.out}: ${epochs} epoch${epochs === 1 ? '' : 's'} in ${result.history.elapsed.toFixed(0)} s${result.history.stoppedBy && result.history.stoppedBy !== 'max-epochs' ? ` (stopped: ${result.history.stoppedBy})` : ''}`);
   } finally {
     detector.dispose();
   }
