@@ -12,7 +12,8 @@ const data = opts.get('data')?.at(-1);
 if (!data) throw new Error('detection-dlkit: --data DIR is required');
 const minutes = Number(opts.get('minutes')?.at(-1) ?? 20);
 const threads = intOption(opts, 'threads', 2);
-const seed = intOption(opts, 'seed', 0);
+const seed = Number(opts.get('seed')?.at(-1) ?? 0);
+if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`--seed: expected a whole number >= 0, got '${opts.get('seed')?.at(-1)}'`);
 const width = intOption(opts, 'width', 32);
 dl.setNumThreads(threads);
 

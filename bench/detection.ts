@@ -24,7 +24,8 @@ export async function run(argv: string[]): Promise<void> {
   const { opts } = parseOptions(argv);
   const minutes = opts.get('minutes')?.at(-1) ?? '20';
   const threads = intOption(opts, 'threads', 2);
-  const seed = intOption(opts, 'seed', 0);
+  const seed = Number(opts.get('seed')?.at(-1) ?? 0);
+if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`--seed: expected a whole number >= 0, got '${opts.get('seed')?.at(-1)}'`);
   const only = opts.get('only')?.at(-1);
   const bccd = path.join(SHARED_DATA, 'bccd');
   if (!existsSync(bccd)) throw new Error(`${bccd} not found: the benchmark needs shared/data (set DLKIT_SHARED_DATA)`);
