@@ -3,7 +3,7 @@
 // The epochs that fit the budget are measured by a first epoch, then the run proper trains that
 // many with the default recipe's cosine schedule. Prints one JSON line (detections in the files'
 // pixels), like the PyTorch peer, so both are scored by the same code.
-// Options: --data DIR --minutes M --size H,W --threads N --seed N --width N
+// Options: --data DIR --minutes M --size H,W --threads N --seed N --width N --save FILE (keep the detector)
 import { parseOptions, intOption } from './common.js';
 import * as dl from '../src/index.js';
 
@@ -48,6 +48,8 @@ const t2 = performance.now();
 const results = await dl.detect(detector, files, { threshold: 0.01 });
 const detectSeconds = (performance.now() - t2) / 1000;
 const ev = await dl.evaluateDetector(detector, test);
+const save = opts.get('save')?.at(-1);
+if (save) await detector.save(save);
 detector.dispose();
 console.log(JSON.stringify({
   model: `dlkit centernet width ${width}`, inputSize: size, epochs, trainSeconds, classes: train.classes,

@@ -4,6 +4,7 @@
 // both sets of test detections scored by the same code (dlkit's evaluateDetections: VOC
 // all-point AP at IoU 0.5, COCO 101-point AP over IoU 0.5:0.95), in the files' own pixels.
 // Options: --minutes M (default 20, each) --threads 2 --seed 0 --size H,W --width N --only dlkit|torchvision
+// --save FILE (the dlkit detector, for pictures)
 // Last line: `detection: bccd dlkit mAP50 <x> mAP <y> in <s> s; torchvision <name> mAP50 <x> in <s> s; dlkit <n> img/s`.
 import path from 'node:path';
 import { existsSync } from 'node:fs';
@@ -43,7 +44,7 @@ if (!Number.isInteger(seed) || seed < 0) throw new RangeError(`--seed: expected 
   const runs: { peer: string; run: PeerRun; e: dl.DetectionEvaluation }[] = [];
   if (only !== 'torchvision') {
     progress(`dlkit: training for ${minutes} min`);
-    const extra = [...(opts.has('size') ? ['--size', opts.get('size')!.at(-1)!] : []), ...(opts.has('width') ? ['--width', opts.get('width')!.at(-1)!] : [])];
+    const extra = [...(opts.has('size') ? ['--size', opts.get('size')!.at(-1)!] : []), ...(opts.has('width') ? ['--width', opts.get('width')!.at(-1)!] : []), ...(opts.has('save') ? ['--save', opts.get('save')!.at(-1)!] : [])];
     const r = await runJson<PeerRun>(process.execPath, [path.join(distBench, 'detection-dlkit.js'), '--data', bccd, ...common, ...extra], process.env);
     runs.push({ peer: 'dlkit', run: r, e: score(r) });
   }

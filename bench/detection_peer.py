@@ -9,7 +9,7 @@ Why SSDlite320: it is torchvision's lightest detector, the only one whose traini
 few images per second here). Recipe after torchvision's reference for it (SGD with momentum,
 weight decay 4e-5, cosine schedule, horizontal flips), the learning rate scaled to the batch.
 
-Usage: detection_peer.py --data DIR --minutes M [--size 320] [--batch 16] [--threads 2] [--seed 0]
+Usage: detection_peer.py --data DIR --minutes M [--batch 16] [--threads 2] [--seed 0]
 """
 import argparse
 import json
@@ -53,7 +53,6 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument('--data', required=True)
     p.add_argument('--minutes', type=float, required=True)
-    p.add_argument('--size', type=int, default=320)
     p.add_argument('--batch', type=int, default=16)
     p.add_argument('--threads', type=int, default=2)
     p.add_argument('--seed', type=int, default=0)

@@ -128,10 +128,10 @@ async function trainCommand(args: string[]): Promise<number> {
     await detector.save(v.out);
     const epochs = result.history.training.at(-1)?.epoch ?? 0;
     console.log(`saved ${v.out}: ${epochs} epoch${epochs === 1 ? '' : 's'} in ${result.history.elapsed.toFixed(0)} s${result.history.stoppedBy && result.history.stoppedBy !== 'max-epochs' ? ` (stopped: ${result.history.stoppedBy})` : ''}`);
+    return result.history.stoppedBy === 'interrupted' ? 130 : 0;
   } finally {
     detector.dispose();
   }
-  return 0;
 }
 
 async function evaluateCommand(args: string[]): Promise<number> {
@@ -146,7 +146,7 @@ async function evaluateCommand(args: string[]): Promise<number> {
     console.log(`${e.images} images, ${e.imagesPerSecond.toFixed(1)} images/s detection at ${detector.inputSize.join('×')}`);
     const dir = v['report-dir'] ?? '.';
     mkdirSync(dir, { recursive: true });
-    const files = await dl.precisionRecallChart(e, path.join(dir, 'precision-recall.png'));
+    const files = await dl.precisionRecallChart(e, path.join(dir, 'precision-recall')); // .png and .html
     console.log(`precision-recall chart: ${files.join(', ')}`);
   } finally {
     detector.dispose();

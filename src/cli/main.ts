@@ -304,6 +304,7 @@ function setTestTimeAugmentation(network: dl.Network, tta: dl.TestTimeAugmentati
 
 /** A saved model, with --tta instead of its own test-time augmentation when given. */
 async function loadForInference(modelFile: string, tta: dl.TestTimeAugmentation | undefined): Promise<dl.Network> {
+  if (await dl.isDetectorFile(modelFile)) throw new UsageError(`${modelFile} is an object detector, not a classifier: use dlkit detect ${modelFile} <images…>, or dlkit detect evaluate ${modelFile} <data>`);
   const network = await dl.loadModel(modelFile);
   return tta ? setTestTimeAugmentation(network, tta, `${modelFile}: `) : network;
 }

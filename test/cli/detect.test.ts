@@ -98,6 +98,10 @@ test('dlkit detect: errors name the flag or the file', async () => {
   r = await runCli(['detect', path.join(voc, 'JPEGImages', 'shapes_0000.jpg'), path.join(voc, 'JPEGImages', 'shapes_0001.jpg')], { cwd: tmp });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /shapes_0000\.jpg/);
+  // A detector is not a classifier.
+  r = await runCli(['classify', model, path.join(voc, 'JPEGImages', 'shapes_0000.jpg')], { cwd: tmp });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /is an object detector, not a classifier: use dlkit detect/);
 });
 
 test('dlkit detect train on BCCD: the data summary names the two invalid boxes by file', { skip: existsSync(BCCD) ? false : `${BCCD} is absent: skipped` }, async () => {

@@ -61,3 +61,23 @@ test("the README example's model file classifies the test set as well as it did 
     testSet.dispose();
   }
 });
+
+test("the README's detection example type-checks in a user's project", () => {
+  const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+  const m = /Detection in TypeScript:\s*```ts\n([\s\S]*?)```/.exec(readme);
+  assert.ok(m, 'README.md has a ```ts block after "Detection in TypeScript:"');
+  const project = mkdtempSync(path.join(os.tmpdir(), 'dlkit-readme-detect-'));
+  try {
+    mkdirSync(path.join(project, 'node_modules'));
+    symlinkSync(root, path.join(project, 'node_modules', 'dlkit'), 'dir');
+    symlinkSync(path.join(root, 'node_modules', '@types'), path.join(project, 'node_modules', '@types'), 'dir');
+    writeFileSync(path.join(project, 'package.json'), JSON.stringify({ type: 'module' }));
+    writeFileSync(path.join(project, 'detect.ts'), m[1]!);
+    const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'),
+      '--strict', '--noEmit', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--skipLibCheck', '--types', 'node', 'detect.ts'],
+    { cwd: project, encoding: 'utf8' });
+    assert.equal(tsc.status, 0, `tsc:\n${tsc.stdout}${tsc.stderr}`);
+  } finally {
+    rmSync(project, { recursive: true, force: true });
+  }
+});

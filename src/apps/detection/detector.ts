@@ -55,6 +55,15 @@ export interface CreateDetectorOptions {
 
 export const DETECTOR_METADATA_KEY = 'detector';
 
+/** Whether `file` is a detector's model file (false for any other file, readable or not). */
+export async function isDetectorFile(file: string): Promise<boolean> {
+  try {
+    return (await readSafetensorsHeader(file)).metadata?.[DETECTOR_METADATA_KEY] !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /** The longer side of the input size suggested for a data set (pixels). */
 export const SUGGESTED_LONGER_SIDE = 320;
 
