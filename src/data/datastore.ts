@@ -8,7 +8,8 @@ import type { Tensor } from '../tensor/tensor.js';
 export interface Batch {
   /**
    * float32 [N, ...inputShape] holding RAW values: 0–255 for 8-bit images. No normalization here:
-   * that belongs to the network's input layer (and is saved with the model).
+   * that belongs to the network's input layer (and is saved with the model). Text datastores
+   * give int64 token ids [N, L] instead (see TextBatch), for an embedding to look up.
    */
   x: Tensor;
   /** int64 [N] class indices, or null when the datastore is unlabeled. */
