@@ -8,10 +8,11 @@ import type { Tensor } from '../tensor/tensor.js';
 export interface Batch {
   /**
    * float32 [N, ...inputShape] holding RAW values: 0–255 for 8-bit images. No normalization here:
-   * that belongs to the network's input layer (and is saved with the model).
+   * that belongs to the network's input layer (and is saved with the model). Text datastores
+   * give int64 token ids [N, L] instead (see TextBatch), for an embedding to look up.
    */
   x: Tensor;
-  /** int64 [N] class indices, or null when the datastore is unlabeled. */
+  /** int64 [N] class indices (with trainNetwork's lossFunction: the task's targets, any dtype and shape), or null when unlabeled. */
   y: Tensor | null;
 }
 

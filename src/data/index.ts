@@ -30,3 +30,9 @@ export {
 } from './box-datastore.js';
 export type { BoxAugmentation } from './box-augment.js';
 export { openBoxDatastore, hasVocSplit, type OpenBoxDatastoreOptions } from './box-open.js';
+export { readTextTable, readTextFolder, type TextTable, type ReadTextTableOptions, type ReadTextFolderOptions } from './text.js';
+export {
+  Vocabulary, tokenize, PAD_ID, UNK_ID, PAD_TOKEN, UNK_TOKEN,
+  type TokenizerOptions, type VocabularyOptions, type EncodeOptions, type Encoded, type VocabularyJSON,
+} from './tokenizer.js';
+export { textDatastore, TextDatastore, type TextDatastoreOptions, type TextBatch } from './text-datastore.js';
