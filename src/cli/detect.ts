@@ -114,10 +114,13 @@ async function trainCommand(args: string[]): Promise<number> {
   }
   try {
     console.log(`detector: ${detector.classes.length} classes, input ${detector.inputSize.join('×')}, output stride ${detector.config.stride}, ${detector.network.parameters().reduce((a, p) => a + p.tensor.size, 0).toLocaleString('en-US')} parameters`);
+    const maxEpochs = integer(v.epochs, 'epochs', 1);
+    const miniBatchSize = integer(v['batch-size'], 'batch-size', 1);
+    const initialLearnRate = positive(v.lr, 'lr');
     const result = await dl.trainDetector(data, detector, {
-      ...(integer(v.epochs, 'epochs', 1) !== undefined && { maxEpochs: integer(v.epochs, 'epochs', 1)! }),
-      ...(integer(v['batch-size'], 'batch-size', 1) !== undefined && { miniBatchSize: integer(v['batch-size'], 'batch-size', 1)! }),
-      ...(positive(v.lr, 'lr') !== undefined && { initialLearnRate: positive(v.lr, 'lr')! }),
+      ...(maxEpochs !== undefined && { maxEpochs }),
+      ...(miniBatchSize !== undefined && { miniBatchSize }),
+      ...(initialLearnRate !== undefined && { initialLearnRate }),
       ...(seed !== undefined && { seed }),
       ...(v.augment === 'none' && { augment: 'none' as const }),
       ...(validation && { validationData: validation }),
@@ -141,7 +144,8 @@ async function evaluateCommand(args: string[]): Promise<number> {
   try {
     const data = await openData(positionals[1]!, { ...v, split: v.split ?? (await dl.hasVocSplit(positionals[1]!, 'test') ? 'test' : undefined) }, detector.classes);
     describeData(data, 'evaluation data');
-    const e = await dl.evaluateDetector(detector, data, { ...(fraction(v.threshold, 'threshold') !== undefined && { threshold: fraction(v.threshold, 'threshold')! }) });
+    const threshold = fraction(v.threshold, 'threshold');
+    const e = await dl.evaluateDetector(detector, data, { ...(threshold !== undefined && { threshold }) });
     console.log(dl.formatDetectionEvaluation(e));
     console.log(`${e.images} images, ${e.imagesPerSecond.toFixed(1)} images/s detection at ${detector.inputSize.join('×')}`);
     const dir = v['report-dir'] ?? '.';

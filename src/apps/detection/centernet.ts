@@ -46,6 +46,15 @@ function convBnRelu(name: string, filters: number, stride = 1, kernelSize = 3): 
   ];
 }
 
+/** A 2x upsampling step: a 4x4 transposed convolution of stride 2, batch norm, ReLU. */
+function upsample(name: string, filters: number): Layer[] {
+  return [
+    nn.convTranspose2d({ name: `${name}.deconv`, filters, kernelSize: 4, stride: 2, padding: 1, bias: false }),
+    nn.batchNorm({ name: `${name}.bn` }),
+    nn.relu({ name: `${name}.relu` }),
+  ];
+}
+
 /** Layers in a chain: the connections between consecutive layers. */
 function chain(layers: readonly Layer[], from?: string): [string, string][] {
   const c: [string, string][] = [];
@@ -87,11 +96,7 @@ export function centerNetFromScratch(classes: readonly string[], inputSize: read
   for (let i = 2; i >= 0; i--) {
     const filters = width * 2 ** i;
     const name = `up${4 * 2 ** i}`;
-    const up = [
-      nn.convTranspose2d({ name: `${name}.deconv`, filters, kernelSize: 4, stride: 2, padding: 1, bias: false }),
-      nn.batchNorm({ name: `${name}.bn` }),
-      nn.relu({ name: `${name}.relu` }),
-    ];
+    const up = upsample(name, filters);
     const lateral = convBnRelu(`${name}.lateral`, filters, 1, 1);
     const sum = nn.addition({ name: `${name}.add` });
     layers.push(...up, ...lateral, sum);
@@ -134,11 +139,7 @@ export function centerNetOnBackbone(backbone: Network, featureLayer: string, cla
   }
   const neck: Layer[] = [];
   for (let s = stride, i = 0; s > 4; s /= 2, i++) {
-    neck.push(
-      nn.convTranspose2d({ name: `neck.up${i}.deconv`, filters: headChannels * Math.max(1, s / 8), kernelSize: 4, stride: 2, padding: 1, bias: false }),
-      nn.batchNorm({ name: `neck.up${i}.bn` }),
-      nn.relu({ name: `neck.up${i}.relu` }),
-    );
+    neck.push(...upsample(`neck.up${i}`, headChannels * Math.max(1, s / 8)));
   }
   const head = headLayers(classes, headChannels);
   backbone.edit((e) => {
